@@ -1,0 +1,1 @@
+//! Backends describe the command that builds a target; the runner executes it.

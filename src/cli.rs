@@ -1,0 +1,382 @@
+//! The command line, as clap types and nothing else.
+//!
+//! Parsing only: turning these raw values into validated domain types is the job of the
+//! command that receives them, so that nothing below the commands sees clap.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Build a wasmCloud capability provider for every platform in parallel and pack one
+/// signed, verified provider archive (`*.par.gz`).
+///
+/// Bare `parbuild` is `parbuild build`: read `par.toml`, build all targets at once,
+/// sign, pack and verify.
+#[derive(Debug, Parser)]
+#[command(
+    name = "parbuild",
+    version,
+    args_conflicts_with_subcommands = true,
+    after_help = "Exit codes: 0 ok, 1 failed, 2 bad input, 3 missing tool, 130 interrupted.\n\
+                  Start with `parbuild init`, check the machine with `parbuild doctor`, \
+                  preview with `parbuild plan`."
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+
+    #[command(subcommand)]
+    pub command: Option<Command>,
+
+    /// Options of `parbuild build`, for bare `parbuild`.
+    #[command(flatten)]
+    pub build: BuildArgs,
+}
+
+/// Options every command accepts.
+#[derive(Debug, Args, Clone, Default)]
+pub struct GlobalArgs {
+    /// Change to DIR before doing anything.
+    #[arg(short = 'C', global = true, value_name = "DIR")]
+    pub directory: Option<PathBuf>,
+
+    /// Path to `par.toml` (default: `par.toml` in the current directory).
+    #[arg(long, global = true, value_name = "PATH")]
+    pub manifest_path: Option<PathBuf>,
+
+    /// Less output: only warnings, errors and results.
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+
+    /// More output: every command parbuild runs, with its environment.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+
+    /// When to use colours and progress bars (`NO_COLOR` is honoured).
+    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+}
+
+/// `--color`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    #[default]
+    Auto,
+    Always,
+    Never,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Build every target of `par.toml` in parallel, then sign, pack and verify one archive.
+    Build(BuildArgs),
+    /// Show what `build` would do, without building: per target the triple, label, backend
+    /// (and why), the exact command and environment, and what is missing.
+    Plan(PlanArgs),
+    /// Sign and pack binaries built elsewhere into one archive (`wash par create` plus
+    /// every `wash par insert`, signed once).
+    Pack(PackArgs),
+    /// Show what is inside an archive: metadata, keys, targets with size and hash, signature.
+    Inspect(InspectArgs),
+    /// Check an archive strictly; exit 0 only when every check passes.
+    Verify(VerifyArgs),
+    /// Generate and show nkeys (account = issuer, service = subject), wash-compatible.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+    /// For every target of the plan: what is present, what is missing, and the fix.
+    Doctor(DoctorArgs),
+    /// Write a commented `par.toml` for the cargo package in this directory.
+    Init(InitArgs),
+}
+
+/// Options shared by `build` and `plan`: which targets, how.
+#[derive(Debug, Args, Clone, Default)]
+pub struct SelectArgs {
+    /// Only these targets (labels such as `aarch64-linux`, or Rust triples); repeatable.
+    #[arg(long = "target", value_name = "TARGET")]
+    pub targets: Vec<String>,
+
+    /// Use this backend for every target instead of the manifest's choice.
+    #[arg(long, value_enum)]
+    pub backend: Option<BackendChoice>,
+
+    /// Compiler jobs shared by all targets (default: the manifest's `jobs`, else every CPU).
+    #[arg(short, long, value_name = "N")]
+    pub jobs: Option<usize>,
+
+    /// Build profile (default: the manifest's, else `release`).
+    #[arg(long, value_name = "NAME")]
+    pub profile: Option<String>,
+
+    /// Passed to cargo: no network access.
+    #[arg(long)]
+    pub offline: bool,
+
+    /// Passed to cargo: `Cargo.lock` must be up to date.
+    #[arg(long)]
+    pub locked: bool,
+
+    /// Passed to cargo: `--locked` and `--offline`.
+    #[arg(long)]
+    pub frozen: bool,
+}
+
+/// A backend named on the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BackendChoice {
+    /// cargo for the host target, zig for the others.
+    Auto,
+    /// The host's cargo with the target's std from rustup and a cross linker.
+    Cargo,
+    /// `cargo zigbuild`: zig as linker (Linux with a glibc floor, macOS without an SDK).
+    Zig,
+    /// Stub binaries, no compiler: exercises sign, pack and verify (tests, dry runs).
+    #[value(hide = true)]
+    Fake,
+}
+
+/// `parbuild build`.
+#[derive(Debug, Args, Clone, Default)]
+pub struct BuildArgs {
+    #[command(flatten)]
+    pub select: SelectArgs,
+
+    #[command(flatten)]
+    pub keys: SignArgs,
+
+    /// Write the archive here instead of the manifest's `output.path`.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+
+    /// Stop every build as soon as one target fails.
+    #[arg(long)]
+    pub fail_fast: bool,
+
+    /// Pack the targets that built even when others failed (the output says it is partial).
+    #[arg(long)]
+    pub allow_missing: bool,
+
+    /// Print the result as JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `parbuild plan`.
+#[derive(Debug, Args, Clone)]
+pub struct PlanArgs {
+    #[command(flatten)]
+    pub select: SelectArgs,
+
+    /// Print the plan as JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Where signing keys come from (wash-compatible). Seeds are never accepted here.
+#[derive(Debug, Args, Clone, Default)]
+pub struct SignArgs {
+    /// Issuer (account) key file. Default: `$WASH_ISSUER_KEY` (seed or path), else
+    /// `<key dir>/<user>_account.nk`.
+    #[arg(long, value_name = "PATH")]
+    pub issuer: Option<PathBuf>,
+
+    /// Subject (service) key file. Default: `$WASH_SUBJECT_KEY` (seed or path), else
+    /// `<key dir>/<name>_service.nk`.
+    #[arg(long, value_name = "PATH")]
+    pub subject: Option<PathBuf>,
+
+    /// Key directory (default: `$WASH_KEYS`, else `~/.wash/keys`).
+    #[arg(long, value_name = "DIR")]
+    pub keys_dir: Option<PathBuf>,
+
+    /// Fail instead of generating a missing key (always the case when `CI` is set).
+    #[arg(long)]
+    pub disable_keygen: bool,
+}
+
+/// Archive compression.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CompressionChoice {
+    /// Single-member gzip: what wasmCloud hosts load (the default).
+    #[default]
+    Gzip,
+    /// A plain tar: hosts load it too.
+    None,
+    /// zstd: smaller and faster, but only parbuild reads it; wasmCloud hosts do not.
+    Zstd,
+}
+
+/// `parbuild pack`.
+#[derive(Debug, Args, Clone)]
+pub struct PackArgs {
+    /// Provider name (`wascap.name`). Required unless `--from` gives it.
+    #[arg(long)]
+    pub name: Option<String>,
+
+    /// Vendor (`wascap.vendor`). Required unless `--from` gives it.
+    #[arg(long)]
+    pub vendor: Option<String>,
+
+    /// Version string (`wascap.ver`).
+    #[arg(long = "version", value_name = "VERSION")]
+    pub provider_version: Option<String>,
+
+    /// Revision number (`wascap.rev`).
+    #[arg(long)]
+    pub revision: Option<i32>,
+
+    /// Contract id (`wascap.capid`): needed by pre-1.0 wasmCloud hosts.
+    #[arg(long)]
+    pub capid: Option<String>,
+
+    /// JSON Schema file for the provider's configuration (`wascap.config_schema`).
+    #[arg(long, value_name = "FILE")]
+    pub schema: Option<PathBuf>,
+
+    /// A WIT package encoded as wasm, stored as `world.wasm` (older wash crashes on it).
+    #[arg(long, value_name = "FILE")]
+    pub world: Option<PathBuf>,
+
+    /// A binary and its label, e.g. `--target x86_64-linux=target/release/my-provider`;
+    /// repeatable.
+    #[arg(long = "target", value_name = "LABEL=PATH")]
+    pub targets: Vec<String>,
+
+    /// Start from this archive: keep its metadata and binaries, add or replace the given
+    /// targets, sign once.
+    #[arg(long, value_name = "ARCHIVE")]
+    pub from: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub keys: SignArgs,
+
+    /// Compression of the archive.
+    #[arg(long, value_enum, default_value_t = CompressionChoice::Gzip)]
+    pub compression: CompressionChoice,
+
+    /// Output file (default: `<name>.par.gz`, or `.par`/`.par.zst`, in the current directory;
+    /// with `--from`, that archive).
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+
+    /// Print the result as JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `parbuild inspect`.
+#[derive(Debug, Args, Clone)]
+pub struct InspectArgs {
+    /// The archive (`.par.gz`, `.par` or `.par.zst`).
+    pub file: PathBuf,
+
+    /// Print JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
+
+    /// Refuse to decompress more than this many bytes (a decompression bomb fails cleanly).
+    #[arg(long, value_name = "BYTES", default_value_t = DEFAULT_MAX_UNPACKED)]
+    pub max_unpacked: u64,
+}
+
+/// The default cap on decompressed bytes: 8 GiB, far above any real provider.
+pub const DEFAULT_MAX_UNPACKED: u64 = 8 << 30;
+
+/// `parbuild verify`.
+#[derive(Debug, Args, Clone)]
+pub struct VerifyArgs {
+    /// The archive.
+    pub file: PathBuf,
+
+    /// Require this issuer (account public key, `A…`).
+    #[arg(long, value_name = "PUBKEY")]
+    pub issuer: Option<String>,
+
+    /// Require this subject (service public key, `V…`).
+    #[arg(long, value_name = "PUBKEY")]
+    pub subject: Option<String>,
+
+    /// Refuse to decompress more than this many bytes.
+    #[arg(long, value_name = "BYTES", default_value_t = DEFAULT_MAX_UNPACKED)]
+    pub max_unpacked: u64,
+
+    /// Print the checks as JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `parbuild keys …`.
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Generate a new key and write its seed to a file (0600), printing the public key.
+    Generate(KeysGenerateArgs),
+    /// Print the public key of a key file (never the seed).
+    Show(KeysShowArgs),
+}
+
+/// Key roles.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum KeyType {
+    /// An account key (`A…`): the issuer that signs archives.
+    Account,
+    /// A service key (`V…`): the subject, the provider's identity.
+    Service,
+}
+
+/// `parbuild keys generate`.
+#[derive(Debug, Args, Clone)]
+pub struct KeysGenerateArgs {
+    /// Which kind of key.
+    #[arg(long = "type", value_enum)]
+    pub key_type: KeyType,
+
+    /// Write the seed here (0600, no trailing newline); refuses to overwrite. Without it,
+    /// only the public key is printed and the seed is discarded.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+
+    /// Print JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `parbuild keys show`.
+#[derive(Debug, Args, Clone)]
+pub struct KeysShowArgs {
+    /// A file holding a seed (`SA…`, `SV…`).
+    pub file: PathBuf,
+
+    /// Print JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `parbuild doctor`.
+#[derive(Debug, Args, Clone)]
+pub struct DoctorArgs {
+    #[command(flatten)]
+    pub select: SelectArgs,
+
+    #[command(flatten)]
+    pub keys: SignArgs,
+
+    /// Install what can be installed without guessing (`rustup target add`,
+    /// `pip install cargo-zigbuild`, Debian packages when root).
+    #[arg(long)]
+    pub fix: bool,
+
+    /// Print JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `parbuild init`.
+#[derive(Debug, Args, Clone)]
+pub struct InitArgs {
+    /// Overwrite an existing `par.toml`.
+    #[arg(long)]
+    pub force: bool,
+}

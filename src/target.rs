@@ -1,0 +1,115 @@
+//! The one table that maps archive labels to Rust target triples, and back.
+//!
+//! A host picks its binary by `format!("{ARCH}-{OS}")` of `std::env::consts`, so the label
+//! of a triple is what Rust's `ARCH`/`OS` would be on it: `arm-linux` for every 32-bit ARM
+//! Linux triple (spec §2.3), never `armv7-linux`.
+
+/// Well-known labels and the triple parbuild builds for each by default.
+/// `armv7-linux` is accepted as an alias of `arm-linux` (the label written).
+const LABEL_TO_TRIPLE: &[(&str, &str)] = &[
+    ("x86_64-linux", "x86_64-unknown-linux-gnu"),
+    ("aarch64-linux", "aarch64-unknown-linux-gnu"),
+    ("arm-linux", "armv7-unknown-linux-gnueabihf"),
+    ("armv7-linux", "armv7-unknown-linux-gnueabihf"),
+    ("x86_64-macos", "x86_64-apple-darwin"),
+    ("aarch64-macos", "aarch64-apple-darwin"),
+    ("x86_64-windows", "x86_64-pc-windows-gnu"),
+    ("aarch64-windows", "aarch64-pc-windows-msvc"),
+    ("x86-linux", "i686-unknown-linux-gnu"),
+    ("riscv64-linux", "riscv64gc-unknown-linux-gnu"),
+    ("x86_64-freebsd", "x86_64-unknown-freebsd"),
+];
+
+/// The default triple for a well-known label (or its alias).
+pub fn triple_for_label(label: &str) -> Option<&'static str> {
+    LABEL_TO_TRIPLE
+        .iter()
+        .find(|(l, _)| *l == label)
+        .map(|(_, t)| *t)
+}
+
+/// Whether `text` looks like a Rust target triple rather than a label (at least three parts).
+pub fn looks_like_triple(text: &str) -> bool {
+    text.split('-').count() >= 3
+}
+
+/// The archive label a host running `triple` looks up: Rust's `ARCH-OS` for it.
+/// `None` when the triple's architecture or OS is not one parbuild knows.
+pub fn label_for_triple(triple: &str) -> Option<String> {
+    let mut parts = triple.split('-');
+    let arch_part = parts.next()?;
+    let rest: Vec<&str> = parts.collect();
+    let arch = rust_arch(arch_part)?;
+    let os = rust_os(&rest)?;
+    Some(format!("{arch}-{os}"))
+}
+
+/// `std::env::consts::ARCH` for the first component of a triple.
+fn rust_arch(arch: &str) -> Option<&'static str> {
+    Some(match arch {
+        "x86_64" => "x86_64",
+        "aarch64" | "arm64" => "aarch64",
+        a if a.starts_with("armv") || a == "arm" || a.starts_with("thumbv") => "arm",
+        "i386" | "i586" | "i686" => "x86",
+        "riscv64gc" | "riscv64" => "riscv64",
+        "powerpc64le" | "powerpc64" => "powerpc64",
+        "s390x" => "s390x",
+        "mips" | "mipsel" => "mips",
+        "mips64" | "mips64el" => "mips64",
+        "loongarch64" => "loongarch64",
+        _ => return None,
+    })
+}
+
+/// `std::env::consts::OS` for the rest of a triple.
+fn rust_os(rest: &[&str]) -> Option<&'static str> {
+    let has = |s: &str| rest.contains(&s);
+    Some(if has("linux") {
+        if has("android") || rest.iter().any(|p| p.starts_with("android")) {
+            "android"
+        } else {
+            "linux"
+        }
+    } else if has("darwin") {
+        "macos"
+    } else if has("windows") {
+        "windows"
+    } else if has("freebsd") {
+        "freebsd"
+    } else if has("netbsd") {
+        "netbsd"
+    } else if has("ios") {
+        "ios"
+    } else {
+        return None;
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn table_and_derivation_agree() {
+        for (label, triple) in LABEL_TO_TRIPLE {
+            let derived = label_for_triple(triple).unwrap();
+            let expected = if *label == "armv7-linux" { "arm-linux" } else { label };
+            assert_eq!(derived, expected, "{triple}");
+        }
+    }
+
+    #[test]
+    fn spec_examples() {
+        for (triple, label) in [
+            ("x86_64-unknown-linux-musl", "x86_64-linux"),
+            ("aarch64-unknown-linux-musl", "aarch64-linux"),
+            ("armv7-unknown-linux-musleabihf", "arm-linux"),
+            ("arm-unknown-linux-gnueabi", "arm-linux"),
+            ("x86_64-pc-windows-msvc", "x86_64-windows"),
+            ("i686-unknown-linux-gnu", "x86-linux"),
+        ] {
+            assert_eq!(label_for_triple(triple).as_deref(), Some(label), "{triple}");
+        }
+        assert_eq!(label_for_triple("wasm32-unknown-unknown"), None);
+    }
+}
