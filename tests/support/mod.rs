@@ -1,0 +1,242 @@
+//! The integration-test harness: runs the real `parbuild` binary in a fresh temporary
+//! directory with a cleaned environment, and checks its status, stdout and stderr.
+//!
+//! Also holds the gate for tests that need external tools: without the tool the test
+//! says why it skips; with `PARBUILD_TEST_REQUIRE_TOOLS=1` (CI) a missing tool fails it.
+
+#![allow(dead_code, clippy::disallowed_methods)] // each test binary uses part of it; tests may read env
+
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// The fixed test keys of the spec's golden vector (never use them for anything real).
+pub const ACCOUNT_SEED: &str = "SAABCEIRCEIRCEIRCEIRCEIRCEIRCEIRCEIRCEIRCEIRCEIRCEIRCEN4YE";
+/// Public key of [`ACCOUNT_SEED`].
+pub const ACCOUNT_PUB: &str = "ADIEVMRSOQV3JKZ2CNUL2RQV4TTNAISKW4NAC25PQUQKGMWJO6DTOWD2";
+/// The fixed test service seed.
+pub const SERVICE_SEED: &str = "SVACEIRCEIRCEIRCEIRCEIRCEIRCEIRCEIRCEIRCEIRCEIRCEIRCEIU7CU";
+/// Public key of [`SERVICE_SEED`].
+pub const SERVICE_PUB: &str = "VCQJVJPUPJTVTABP7FK7RXBNFIKKLSM5EO7JP6DECJ77SOBUKWSPAVJZ";
+
+/// Variables removed from every test run so the developer's machine does not leak in.
+const CLEARED: &[&str] = &[
+    "CARGO_TARGET_DIR",
+    "RUSTFLAGS",
+    "CARGO_BUILD_RUSTFLAGS",
+    "SOURCE_DATE_EPOCH",
+    "WASH_ISSUER_KEY",
+    "WASH_SUBJECT_KEY",
+    "WASH_KEYS",
+    "NO_COLOR",
+    "CI",
+];
+
+/// A temporary project directory and a `parbuild` invocation in it.
+pub struct Project {
+    dir: tempfile::TempDir,
+}
+
+impl Project {
+    /// A fresh empty directory.
+    pub fn new() -> Self {
+        Self {
+            dir: tempfile::Builder::new()
+                .prefix("parbuild-test-")
+                .tempdir()
+                .expect("tempdir"),
+        }
+    }
+
+    /// The directory.
+    pub fn root(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// `root/rel`.
+    pub fn path(&self, rel: &str) -> PathBuf {
+        self.dir.path().join(rel)
+    }
+
+    /// Writes `contents` to `root/rel`, creating directories.
+    pub fn file(&self, rel: &str, contents: impl AsRef<[u8]>) -> PathBuf {
+        let path = self.path(rel);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).unwrap();
+        }
+        std::fs::write(&path, contents).unwrap();
+        path
+    }
+
+    /// Copies a directory of the repository (e.g. `examples/hello-provider`) to `root/rel`.
+    pub fn copy_from_repo(&self, repo_rel: &str, rel: &str) -> PathBuf {
+        let src = repo_root().join(repo_rel);
+        let dst = self.path(rel);
+        copy_dir(&src, &dst);
+        dst
+    }
+
+    /// A `parbuild` command running in the project directory with a clean environment:
+    /// `HOME` points into the project so no real keys are touched.
+    pub fn parbuild<I, S>(&self, args: I) -> Run
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<OsString>,
+    {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_parbuild"));
+        cmd.current_dir(self.root());
+        for var in CLEARED {
+            cmd.env_remove(var);
+        }
+        cmd.env("HOME", self.path("home"));
+        cmd.args(args.into_iter().map(Into::into));
+        Run { cmd, ran: false }
+    }
+}
+
+/// A command about to run; nothing happens until a terminal call.
+#[must_use = "a Run does nothing until .success(), .failure() or .code() is called"]
+pub struct Run {
+    cmd: Command,
+    ran: bool,
+}
+
+/// What a run produced.
+#[derive(Debug)]
+pub struct Outcome {
+    /// Exit code (`None`: killed by a signal).
+    pub code: Option<i32>,
+    /// stdout as text.
+    pub stdout: String,
+    /// stderr as text.
+    pub stderr: String,
+}
+
+impl Outcome {
+    /// stdout parsed as JSON.
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}", self.stdout))
+    }
+}
+
+impl Run {
+    /// Sets an environment variable.
+    pub fn env(mut self, key: &str, value: impl AsRef<std::ffi::OsStr>) -> Self {
+        self.cmd.env(key, value);
+        self
+    }
+
+    /// Removes an environment variable.
+    pub fn env_remove(mut self, key: &str) -> Self {
+        self.cmd.env_remove(key);
+        self
+    }
+
+    /// Runs in another directory.
+    pub fn current_dir(mut self, dir: impl AsRef<Path>) -> Self {
+        self.cmd.current_dir(dir);
+        self
+    }
+
+    /// Runs and returns the outcome whatever the status.
+    pub fn output(mut self) -> Outcome {
+        self.ran = true;
+        let Output {
+            status,
+            stdout,
+            stderr,
+        } = self.cmd.output().expect("spawn parbuild");
+        Outcome {
+            code: status.code(),
+            stdout: String::from_utf8_lossy(&stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&stderr).into_owned(),
+        }
+    }
+
+    /// Runs and asserts exit code 0.
+    pub fn success(self) -> Outcome {
+        self.code(0)
+    }
+
+    /// Runs and asserts a non-zero exit code.
+    pub fn failure(self) -> Outcome {
+        let out = self.output();
+        assert_ne!(out.code, Some(0), "expected failure, got success\n{out:#?}");
+        out
+    }
+
+    /// Runs and asserts the exit code.
+    pub fn code(self, code: i32) -> Outcome {
+        let out = self.output();
+        assert_eq!(out.code, Some(code), "unexpected exit code\n--- stdout\n{}\n--- stderr\n{}", out.stdout, out.stderr);
+        out
+    }
+}
+
+impl Drop for Run {
+    fn drop(&mut self) {
+        if !self.ran && !std::thread::panicking() {
+            panic!("a parbuild command was built but never run");
+        }
+    }
+}
+
+/// The repository root.
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// `../shared/spec/vectors/<name>` (the golden vector).
+pub fn vector(name: &str) -> PathBuf {
+    repo_root().join("../shared/spec/vectors").join(name)
+}
+
+/// Whether `program` can be found on `PATH` (or at parbuild's own tool venv).
+pub fn have_tool(program: &str) -> bool {
+    find_tool(program).is_some()
+}
+
+/// Full path of `program` on `PATH`, else in parbuild's tool venv.
+pub fn find_tool(program: &str) -> Option<PathBuf> {
+    let mut dirs: Vec<PathBuf> = std::env::var_os("PATH")
+        .map(|p| std::env::split_paths(&p).collect())
+        .unwrap_or_default();
+    if let Some(home) = std::env::var_os("HOME") {
+        dirs.push(PathBuf::from(home).join(".local/share/parbuild/venv/bin"));
+    }
+    dirs.into_iter()
+        .map(|d| d.join(program))
+        .find(|p| p.is_file())
+}
+
+/// Gate for a test that needs `program`: `true` to go on; `false` (after saying why) to
+/// skip; panics instead of skipping when `PARBUILD_TEST_REQUIRE_TOOLS=1`.
+pub fn requires_tool(program: &str) -> bool {
+    if have_tool(program) {
+        return true;
+    }
+    if std::env::var_os("PARBUILD_TEST_REQUIRE_TOOLS").is_some_and(|v| v == "1") {
+        panic!("`{program}` is required (PARBUILD_TEST_REQUIRE_TOOLS=1); run scripts/setup");
+    }
+    eprintln!("skipped: `{program}` not installed (run scripts/setup)");
+    false
+}
+
+fn copy_dir(src: &Path, dst: &Path) {
+    std::fs::create_dir_all(dst).unwrap();
+    for entry in std::fs::read_dir(src).unwrap() {
+        let entry = entry.unwrap();
+        let name = entry.file_name();
+        if name == "target" || name == "build" {
+            continue;
+        }
+        let from = entry.path();
+        let to = dst.join(&name);
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&from, &to);
+        } else {
+            std::fs::copy(&from, &to).unwrap();
+        }
+    }
+}
