@@ -32,6 +32,9 @@ pub enum Error {
     /// Running a program.
     #[error(transparent)]
     Process(#[from] crate::process::ProcessError),
+    /// Making the build plan.
+    #[error(transparent)]
+    Plan(#[from] crate::plan::PlanError),
     /// The build pipeline.
     #[error(transparent)]
     Build(#[from] crate::build::BuildError),
@@ -87,6 +90,7 @@ impl Error {
             Self::Keys(e) => e.exit_code(),
             Self::Process(e) => e.exit_code(),
             Self::Build(e) => e.exit_code(),
+            Self::Plan(e) => e.exit_code(),
             Self::Input { .. } => code::INPUT,
             Self::Io { .. } | Self::Failed { .. } | Self::Internal { .. } => code::FAILED,
             Self::Interrupted => code::INTERRUPTED,
@@ -101,6 +105,7 @@ impl Error {
             Self::Keys(e) => e.hint(),
             Self::Process(e) => e.hint(),
             Self::Build(e) => e.hint(),
+            Self::Plan(e) => e.hint(),
             Self::Input { hint, .. } => hint.clone(),
             _ => None,
         }

@@ -1,2 +1,456 @@
-//! The build plan: one job per target, with its backend, the reason for it, the exact
-//! command and environment, and its target directory. Pure: no process, no printing.
+//! The build plan: for each target its triple, label, backend and why, the environment
+//! parbuild adds and why, the target directory and expected output; then the cargo
+//! invocations that build them (targets that can share one invocation share it), and
+//! what the machine is missing, with the fix.
+//!
+//! Making a plan builds nothing and starts nothing but the cheap, cached queries of the
+//! [`Toolbox`] (`rustc -vV`, `rustup target list`). `parbuild plan` prints it; `build`
+//! executes it; `doctor` fixes what it says is missing.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use crate::archive::{Compression, Label};
+use crate::backend::{self, Artifact, CargoFlags, EnvSetting, Invocation, TargetContext, TargetRequest};
+use crate::env::Env;
+use crate::manifest::{BackendKind, Manifest, TargetSpec};
+use crate::process::Cmd;
+use crate::tools::{self, Missing, Toolbox};
+
+/// The cargo package being built, as `cargo metadata` describes it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct PackageInfo {
+    /// Package name.
+    pub name: String,
+    /// Package version.
+    pub version: String,
+    /// Its `Cargo.toml`.
+    pub manifest_path: PathBuf,
+    /// The workspace's target directory (honours `CARGO_TARGET_DIR`).
+    pub target_dir: PathBuf,
+    /// The provider artifact.
+    pub artifact: Artifact,
+}
+
+impl PackageInfo {
+    /// The package's directory.
+    pub fn dir(&self) -> &Path {
+        self.manifest_path.parent().unwrap_or(Path::new("."))
+    }
+}
+
+/// What the command line changes.
+#[derive(Debug, Clone, Default)]
+pub struct Overrides {
+    /// Only these targets (keys, labels or triples).
+    pub targets: Vec<String>,
+    /// One backend for all.
+    pub backend: Option<BackendKind>,
+    /// Compiler jobs.
+    pub jobs: Option<usize>,
+    /// Profile.
+    pub profile: Option<String>,
+    /// `--offline`/`--locked`/`--frozen`.
+    pub flags: CargoFlags,
+    /// Stop everything at the first failure (no `--keep-going`).
+    pub fail_fast: bool,
+}
+
+/// Why a plan cannot be made.
+#[derive(Debug, thiserror::Error)]
+pub enum PlanError {
+    /// `--target X` matches nothing in `par.toml`.
+    #[error("`--target {wanted}` is not a target of `{manifest}` (targets: {known})")]
+    UnknownTarget {
+        /// What was asked.
+        wanted: String,
+        /// The manifest.
+        manifest: String,
+        /// The labels it has.
+        known: String,
+    },
+    /// A backend parbuild cannot drive yet.
+    #[error("target `{label}`: the `{backend}` backend is not available in this version of parbuild")]
+    Unsupported {
+        /// The target.
+        label: String,
+        /// The backend.
+        backend: &'static str,
+    },
+    /// `rustc -vV` failed.
+    #[error("cannot find the host target: {0}")]
+    Host(String),
+}
+
+impl PlanError {
+    /// Bad input, except a broken toolchain (a missing tool).
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Self::Host(_) => crate::error::code::MISSING_TOOL,
+            _ => crate::error::code::INPUT,
+        }
+    }
+
+    /// How to fix it.
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            Self::UnknownTarget { .. } => Some("add it under `[targets]` in par.toml, or pick one of the listed targets".to_owned()),
+            Self::Unsupported { .. } => Some("use `backend = \"zig\"` or `\"cargo\"` for this target".to_owned()),
+            Self::Host(_) => Some("is Rust installed? `rustc -vV` must work".to_owned()),
+        }
+    }
+}
+
+/// One target of the plan.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct TargetPlan {
+    /// The archive label.
+    pub label: Label,
+    /// The Rust triple.
+    pub triple: String,
+    /// The backend.
+    pub backend: BackendKind,
+    /// Why this backend.
+    pub reason: String,
+    /// Environment parbuild adds for this target, with reasons.
+    pub env: Vec<EnvSetting>,
+    /// The target directory of its invocation.
+    pub target_dir: PathBuf,
+    /// Where cargo will put the artifact (the real path comes from cargo's messages).
+    pub expected_output: PathBuf,
+    /// Index into [`Plan::invocations`].
+    pub invocation: usize,
+    /// What is missing to build it.
+    pub missing: Vec<Missing>,
+}
+
+/// One cargo invocation.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct InvocationPlan {
+    /// Its backend.
+    pub backend: BackendKind,
+    /// The labels it builds.
+    pub labels: Vec<Label>,
+    /// The exact command.
+    #[serde(serialize_with = "serialize_cmd")]
+    pub command: Cmd,
+    /// The log file of its full output.
+    pub log: PathBuf,
+}
+
+fn serialize_cmd<S: serde::Serializer>(cmd: &Cmd, s: S) -> Result<S::Ok, S::Error> {
+    use serde::ser::SerializeStruct as _;
+    let env: BTreeMap<String, Option<String>> = cmd
+        .get_env()
+        .iter()
+        .map(|(k, v)| {
+            (
+                k.to_string_lossy().into_owned(),
+                v.as_ref().map(|v| v.to_string_lossy().into_owned()),
+            )
+        })
+        .collect();
+    let mut st = s.serialize_struct("Command", 4)?;
+    st.serialize_field("argv", &cmd.argv_lossy())?;
+    st.serialize_field("env", &env)?;
+    st.serialize_field("cwd", cmd.cwd())?;
+    st.serialize_field("shell", &cmd.to_string())?;
+    st.end()
+}
+
+/// The whole plan.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Plan {
+    /// The package.
+    pub package: PackageInfo,
+    /// `wascap.ver` to sign.
+    pub version: String,
+    /// Cargo profile.
+    pub profile: String,
+    /// The CPU budget shared by every compiler job.
+    pub jobs: usize,
+    /// The archive to write.
+    pub output: PathBuf,
+    /// Its compression.
+    pub compression: Compression,
+    /// The targets, in `par.toml` order.
+    pub targets: Vec<TargetPlan>,
+    /// The cargo invocations.
+    pub invocations: Vec<InvocationPlan>,
+    /// Everything missing, once each.
+    pub missing: Vec<Missing>,
+    /// Things worth knowing (ignored settings, labels no host looks up).
+    pub warnings: Vec<String>,
+}
+
+/// Makes the plan.
+pub fn make(
+    manifest: &Manifest,
+    package: &PackageInfo,
+    overrides: &Overrides,
+    env: &Env,
+    tools: &Toolbox,
+) -> Result<Plan, PlanError> {
+    let host = tools.host_triple().map_err(PlanError::Host)?.to_owned();
+    let selected = select_targets(manifest, &overrides.targets)?;
+    let profile = overrides
+        .profile
+        .clone()
+        .unwrap_or_else(|| manifest.build.profile.clone());
+    let jobs = overrides
+        .jobs
+        .filter(|&j| j > 0)
+        .or((manifest.build.jobs > 0).then_some(manifest.build.jobs))
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, std::num::NonZero::get));
+    let base_dir = package.target_dir.join("parbuild");
+    let mut warnings = Vec::new();
+    if env.non_empty("RUSTFLAGS").is_some() || env.non_empty("CARGO_ENCODED_RUSTFLAGS").is_some() {
+        if selected.iter().any(|t| !t.rustflags.is_empty()) {
+            warnings.push(
+                "RUSTFLAGS is set in your environment: cargo then ignores per-target rustflags from par.toml"
+                    .to_owned(),
+            );
+        }
+    }
+
+    // Per target: backend, reason, environment.
+    let mut drafts = Vec::new();
+    for spec in selected {
+        let cx = target_context(manifest, spec, &host, env);
+        let requested = overrides.backend.or(spec.backend).unwrap_or(manifest.build.backend);
+        let (backend, reason) = match requested {
+            BackendKind::Auto => backend::choose_auto(&spec.triple, &cx, tools),
+            BackendKind::Cargo | BackendKind::Zig => (requested, "chosen in par.toml or with --backend".to_owned()),
+            other => {
+                return Err(PlanError::Unsupported {
+                    label: spec.label.to_string(),
+                    backend: other.as_str(),
+                });
+            }
+        };
+        let mut env_settings = backend::target_env(backend, &spec.triple, &cx, tools);
+        env_settings.extend(rustflags_env(spec, env));
+        let missing = backend::missing(backend, &spec.triple, &cx, tools);
+        if let Some(w) = spec.label.lookup_warning() {
+            warnings.push(w);
+        }
+        drafts.push(Draft {
+            spec,
+            backend,
+            reason,
+            env: env_settings,
+            glibc: (backend == BackendKind::Zig).then(|| cx.glibc.clone()),
+            missing,
+        });
+    }
+
+    // Group targets that can share one cargo invocation.
+    let groups = group(&drafts);
+    let mut invocations = Vec::new();
+    let mut targets = Vec::new();
+    let mut per_backend: BTreeMap<BackendKind, usize> = BTreeMap::new();
+    for members in &groups {
+        let first = &drafts[members[0]];
+        let n = per_backend.entry(first.backend).or_insert(0);
+        *n += 1;
+        let dir_name = if *n == 1 {
+            first.backend.as_str().to_owned()
+        } else {
+            format!("{}-{n}", first.backend.as_str())
+        };
+        let target_dir = base_dir.join(&dir_name);
+        let log = base_dir.join("logs").join(format!("{dir_name}.log"));
+        let mut inv_env: BTreeMap<String, String> = first.spec.env.clone();
+        for &i in members {
+            for s in &drafts[i].env {
+                inv_env.insert(s.key.clone(), s.value.clone());
+            }
+        }
+        let inv = Invocation {
+            cwd: package.dir().to_owned(),
+            manifest_path: package.manifest_path.clone(),
+            package: package.name.clone(),
+            artifact: package.artifact.clone(),
+            targets: members
+                .iter()
+                .map(|&i| TargetRequest {
+                    triple: drafts[i].spec.triple.clone(),
+                    glibc: drafts[i].glibc.clone(),
+                })
+                .collect(),
+            profile: profile.clone(),
+            features: merged_features(manifest, first.spec),
+            no_default_features: manifest.build.no_default_features,
+            target_dir: target_dir.clone(),
+            env: inv_env,
+            flags: overrides.flags,
+            keep_going: !overrides.fail_fast,
+        };
+        let index = invocations.len();
+        for &i in members {
+            let d = &drafts[i];
+            targets.push((
+                i,
+                TargetPlan {
+                    label: d.spec.label.clone(),
+                    triple: d.spec.triple.clone(),
+                    backend: d.backend,
+                    reason: d.reason.clone(),
+                    env: d.env.clone(),
+                    expected_output: target_dir
+                        .join(&d.spec.triple)
+                        .join(profile_dir(&profile))
+                        .join(package.artifact.file_name(&d.spec.triple)),
+                    target_dir: target_dir.clone(),
+                    invocation: index,
+                    missing: d.missing.clone(),
+                },
+            ));
+        }
+        invocations.push(InvocationPlan {
+            backend: first.backend,
+            labels: members.iter().map(|&i| drafts[i].spec.label.clone()).collect(),
+            command: backend::command(first.backend, &inv, tools),
+            log,
+        });
+    }
+    targets.sort_by_key(|(i, _)| *i);
+    let targets: Vec<TargetPlan> = targets.into_iter().map(|(_, t)| t).collect();
+    let mut missing: Vec<Missing> = targets.iter().flat_map(|t| t.missing.clone()).collect();
+    missing.sort();
+    missing.dedup();
+    Ok(Plan {
+        version: manifest
+            .provider
+            .version
+            .clone()
+            .unwrap_or_else(|| package.version.clone()),
+        package: package.clone(),
+        profile,
+        jobs,
+        output: manifest.output.path.clone(),
+        compression: manifest.output.compression,
+        targets,
+        invocations,
+        missing,
+        warnings,
+    })
+}
+
+struct Draft<'a> {
+    spec: &'a TargetSpec,
+    backend: BackendKind,
+    reason: String,
+    env: Vec<EnvSetting>,
+    glibc: Option<String>,
+    missing: Vec<Missing>,
+}
+
+/// Targets share an invocation when their backend, features and own `env` match and
+/// the target-scoped variables parbuild adds do not conflict (e.g. the two macOS
+/// targets need different `MACOSX_DEPLOYMENT_TARGET`s, so they are built apart).
+fn group(drafts: &[Draft<'_>]) -> Vec<Vec<usize>> {
+    let mut groups: Vec<Vec<usize>> = Vec::new();
+    'next: for (i, d) in drafts.iter().enumerate() {
+        for g in &mut groups {
+            let first = &drafts[g[0]];
+            let compatible = first.backend == d.backend
+                && first.spec.features == d.spec.features
+                && first.spec.env == d.spec.env
+                && g.iter().all(|&j| !conflicts(&drafts[j].env, &d.env));
+            if compatible {
+                g.push(i);
+                continue 'next;
+            }
+        }
+        groups.push(vec![i]);
+    }
+    groups
+}
+
+fn conflicts(a: &[EnvSetting], b: &[EnvSetting]) -> bool {
+    a.iter()
+        .any(|x| b.iter().any(|y| x.key == y.key && x.value != y.value))
+}
+
+fn merged_features(manifest: &Manifest, spec: &TargetSpec) -> Vec<String> {
+    let mut f = manifest.build.features.clone();
+    f.extend(spec.features.iter().cloned());
+    f.sort();
+    f.dedup();
+    f
+}
+
+/// Per-target rustflags from `par.toml`, as `CARGO_TARGET_<T>_RUSTFLAGS`, appended to the
+/// user's own value of that variable.
+fn rustflags_env(spec: &TargetSpec, env: &Env) -> Option<EnvSetting> {
+    if spec.rustflags.is_empty() {
+        return None;
+    }
+    let key = format!("CARGO_TARGET_{}_RUSTFLAGS", tools::target_env_key(&spec.triple));
+    let mut value: Vec<String> = env
+        .non_empty(&key)
+        .map(|v| v.split_whitespace().map(str::to_owned).collect())
+        .unwrap_or_default();
+    value.extend(spec.rustflags.iter().cloned());
+    Some(EnvSetting {
+        key,
+        value: value.join(" "),
+        reason: "rustflags from par.toml (after yours)".to_owned(),
+    })
+}
+
+fn target_context(manifest: &Manifest, spec: &TargetSpec, host: &str, env: &Env) -> TargetContext {
+    let key = tools::target_env_key(&spec.triple);
+    let linker_var = format!("CARGO_TARGET_{key}_LINKER");
+    let user_linker = env
+        .non_empty(&linker_var)
+        .map(|v| (v.to_owned(), linker_var.clone()))
+        .or_else(|| {
+            tools::configured_linker(&manifest.dir, env, &spec.triple)
+                .map(|(l, file)| (l, format!("target.{}.linker in {}", spec.triple, file.display())))
+        });
+    TargetContext {
+        host: host.to_owned(),
+        user_linker,
+        user_macos_target: env.non_empty("MACOSX_DEPLOYMENT_TARGET").map(str::to_owned),
+        manifest_macos_target: manifest.build.macos_deployment_target.clone(),
+        glibc: spec.glibc.clone().unwrap_or_else(|| manifest.build.glibc.clone()),
+    }
+}
+
+/// cargo's output directory for a profile.
+pub fn profile_dir(profile: &str) -> &str {
+    match profile {
+        "dev" | "test" => "debug",
+        "bench" => "release",
+        other => other,
+    }
+}
+
+fn select_targets<'a>(manifest: &'a Manifest, wanted: &[String]) -> Result<Vec<&'a TargetSpec>, PlanError> {
+    if wanted.is_empty() {
+        return Ok(manifest.targets.iter().collect());
+    }
+    let mut out: Vec<&TargetSpec> = Vec::new();
+    for w in wanted {
+        let found = manifest
+            .targets
+            .iter()
+            .find(|t| t.key == *w || t.label.as_str() == w || t.triple == *w)
+            .ok_or_else(|| PlanError::UnknownTarget {
+                wanted: w.clone(),
+                manifest: manifest.path.display().to_string(),
+                known: manifest
+                    .targets
+                    .iter()
+                    .map(|t| t.label.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            })?;
+        if !out.iter().any(|t| t.label == found.label) {
+            out.push(found);
+        }
+    }
+    Ok(out)
+}

@@ -1,22 +1,56 @@
-//! The build pipeline: run the plan's jobs in parallel under one jobserver, collect the
-//! artifacts, then sign, pack and verify.
+//! The build pipeline: run the plan's invocations in parallel under one jobserver
+//! ([`runner`]), show them ([`ui`]), then hand the built binaries to signing and packing.
+
+pub mod runner;
+pub mod ui;
 
 /// Errors of the build pipeline.
 #[derive(Debug, thiserror::Error)]
 pub enum BuildError {
-    /// Placeholder.
-    #[error("{0}")]
-    Other(String),
+    /// The jobserver could not be created.
+    #[error("cannot create the jobserver")]
+    Jobserver {
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// Tools are missing for the plan.
+    #[error("missing for this build:\n{}", list.iter().map(|m| format!("  - {}: {}", m.what, m.fix)).collect::<Vec<_>>().join("\n"))]
+    Missing {
+        /// What is missing.
+        list: Vec<crate::tools::Missing>,
+    },
+    /// Targets failed (or were cancelled).
+    #[error("{failed} of {total} targets failed; no archive was written")]
+    TargetsFailed {
+        /// How many failed.
+        failed: usize,
+        /// How many there were.
+        total: usize,
+    },
+    /// Ctrl-C.
+    #[error("interrupted: every build was stopped and no archive was written")]
+    Interrupted,
 }
 
 impl BuildError {
     /// The exit code.
     pub fn exit_code(&self) -> u8 {
-        crate::error::code::FAILED
+        use crate::error::code;
+        match self {
+            Self::Missing { .. } => code::MISSING_TOOL,
+            Self::Interrupted => code::INTERRUPTED,
+            Self::Jobserver { .. } | Self::TargetsFailed { .. } => code::FAILED,
+        }
     }
 
     /// How to fix it.
     pub fn hint(&self) -> Option<String> {
-        None
+        match self {
+            Self::Missing { .. } => Some("`parbuild doctor --fix` installs what can be installed without guessing".to_owned()),
+            Self::TargetsFailed { .. } => Some(
+                "see each failure above and its log; `--allow-missing` packs the targets that built".to_owned(),
+            ),
+            _ => None,
+        }
     }
 }

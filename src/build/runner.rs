@@ -1,0 +1,352 @@
+//! Executes a plan: every cargo invocation on its own thread, all sharing one GNU make
+//! jobserver of `jobs` tokens, each output line streamed into the target's lane, its log
+//! file and (for cargo's JSON) the artifact table.
+//!
+//! The CPU budget: cargo runs its first job on the implicit token every jobserver client
+//! owns, so a parent that starts several cargo processes must pay that token for each of
+//! them, as make does for every recipe. The runner acquires one token per invocation
+//! before starting it and holds it until the child exits; with `jobs = 2` no more than two
+//! compiler jobs run at once however many invocations there are.
+
+use std::collections::BTreeMap;
+use std::io::Write as _;
+use std::path::PathBuf;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use cargo_metadata::Message;
+
+use super::ui::Ui;
+use super::BuildError;
+use crate::archive::Label;
+use crate::backend::Artifact;
+use crate::manifest::BackendKind;
+use crate::plan::{InvocationPlan, Plan};
+use crate::process::{self, ProcessError, interrupt};
+
+/// How a target ended.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(tag = "status", rename_all = "lowercase")]
+pub enum Status {
+    /// Built: the artifact cargo reported.
+    Built {
+        /// The file.
+        path: PathBuf,
+        /// Its size in bytes.
+        size: u64,
+    },
+    /// cargo failed for it.
+    Failed {
+        /// The error lines from its log.
+        excerpt: String,
+    },
+    /// Stopped because another target failed (`--fail-fast`) or Ctrl-C.
+    Cancelled,
+}
+
+/// One target's result.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Outcome {
+    /// The label.
+    pub label: Label,
+    /// The triple.
+    pub triple: String,
+    /// The backend.
+    pub backend: BackendKind,
+    /// How it ended.
+    #[serde(flatten)]
+    pub status: Status,
+    /// Wall time of its invocation.
+    pub seconds: f64,
+    /// The log of its invocation.
+    pub log: PathBuf,
+}
+
+/// Runs every invocation of `plan`; returns one outcome per target, in plan order.
+/// Fails only when interrupted (after every child has been waited for) or when the
+/// jobserver cannot be created.
+pub fn run(plan: &Plan, ui: &Ui, fail_fast: bool) -> Result<Vec<Outcome>, BuildError> {
+    interrupt::install();
+    let jobserver = jobserver::Client::new(plan.jobs).map_err(|source| BuildError::Jobserver { source })?;
+    let failed = AtomicBool::new(false);
+    let results: Vec<Vec<Outcome>> = std::thread::scope(|s| {
+        let handles: Vec<_> = plan
+            .invocations
+            .iter()
+            .map(|inv| {
+                let (js, failed) = (&jobserver, &failed);
+                s.spawn(move || run_invocation(plan, inv, js, ui, failed, fail_fast))
+            })
+            .collect();
+        handles
+            .into_iter()
+            .zip(&plan.invocations)
+            .map(|(h, inv)| {
+                h.join().unwrap_or_else(|_| {
+                    inv.labels
+                        .iter()
+                        .map(|l| cancelled(plan, inv, l, Duration::ZERO))
+                        .collect()
+                })
+            })
+            .collect()
+    });
+    if interrupt::requested() {
+        return Err(BuildError::Interrupted);
+    }
+    let mut by_label: BTreeMap<Label, Outcome> = results
+        .into_iter()
+        .flatten()
+        .map(|o| (o.label.clone(), o))
+        .collect();
+    Ok(plan
+        .targets
+        .iter()
+        .filter_map(|t| by_label.remove(&t.label))
+        .collect())
+}
+
+fn cancelled(plan: &Plan, inv: &InvocationPlan, label: &Label, elapsed: Duration) -> Outcome {
+    let triple = plan
+        .targets
+        .iter()
+        .find(|t| &t.label == label)
+        .map(|t| t.triple.clone())
+        .unwrap_or_default();
+    Outcome {
+        label: label.clone(),
+        triple,
+        backend: inv.backend,
+        status: Status::Cancelled,
+        seconds: elapsed.as_secs_f64(),
+        log: inv.log.clone(),
+    }
+}
+
+/// What the output of one invocation has told us so far.
+struct Progress {
+    log: Option<std::fs::File>,
+    tail: Vec<String>,
+    artifacts: BTreeMap<String, PathBuf>,
+}
+
+fn run_invocation(
+    plan: &Plan,
+    inv: &InvocationPlan,
+    jobserver: &jobserver::Client,
+    ui: &Ui,
+    failed: &AtomicBool,
+    fail_fast: bool,
+) -> Vec<Outcome> {
+    let triples: Vec<(Label, String)> = plan
+        .targets
+        .iter()
+        .filter(|t| inv.labels.contains(&t.label))
+        .map(|t| (t.label.clone(), t.triple.clone()))
+        .collect();
+    for (label, _) in &triples {
+        ui.waiting(label);
+    }
+    // Pay cargo's implicit token (see the module docs).
+    let token = jobserver.acquire();
+    let start = Instant::now();
+    if interrupt::requested() || (fail_fast && failed.load(Ordering::SeqCst)) {
+        return inv.labels.iter().map(|l| cancelled(plan, inv, l, start.elapsed())).collect();
+    }
+    for (label, _) in &triples {
+        ui.started(label);
+    }
+    let log = open_log(inv);
+    let state = Mutex::new(Progress {
+        log,
+        tail: Vec::new(),
+        artifacts: BTreeMap::new(),
+    });
+    let lock = || state.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    if let Some(f) = lock().log.as_mut() {
+        let _ = writeln!(f, "$ {}\n", inv.command);
+    }
+    let artifact = &plan.package.artifact;
+    let result = inv.command.stream(
+        Some(jobserver),
+        |line| {
+            let Ok(msg) = serde_json::from_str::<Message>(line) else {
+                return;
+            };
+            if let Message::CompilerArtifact(a) = msg {
+                let lanes = lanes_of(&triples, &a.filenames);
+                for label in &lanes {
+                    ui.crate_done(label, &a.target.name);
+                }
+                if let Some((triple, path)) = provider_file(artifact, &a, &triples) {
+                    lock().artifacts.insert(triple, path);
+                }
+            }
+        },
+        |line| {
+            let mut st = lock();
+            if let Some(f) = st.log.as_mut() {
+                let _ = writeln!(f, "{line}");
+            }
+            st.tail.push(line.to_owned());
+            if st.tail.len() > 400 {
+                st.tail.drain(..200);
+            }
+            drop(st);
+            if let Some(rest) = line.trim_start().strip_prefix("Compiling ") {
+                let name = rest.split_whitespace().next().unwrap_or(rest);
+                for (label, _) in &triples {
+                    ui.phase(label, &format!("compiling {name}"));
+                }
+            }
+        },
+    );
+    drop(token);
+    let elapsed = start.elapsed();
+    let st = state.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let excerpt_of = |status_text: &str| {
+        let errors = error_excerpt(&st.tail);
+        if errors.is_empty() {
+            format!("{status_text}\n{}", process::last_lines(&st.tail.join("\n"), 12))
+        } else {
+            errors
+        }
+    };
+    let outcomes: Vec<Outcome> = triples
+        .iter()
+        .map(|(label, triple)| {
+            let status = match (&result, st.artifacts.get(triple)) {
+                (Err(ProcessError::Interrupted { .. }), _) => Status::Cancelled,
+                (_, Some(path)) => Status::Built {
+                    size: std::fs::metadata(path).map_or(0, |m| m.len()),
+                    path: path.clone(),
+                },
+                (Ok(_), None) if fail_fast && failed.load(Ordering::SeqCst) => Status::Cancelled,
+                (Ok(status), None) => Status::Failed {
+                    excerpt: if status.success() {
+                        format!("cargo reported no `{}` artifact for `{triple}`", artifact.name())
+                    } else {
+                        excerpt_of(&format!("cargo failed ({})", process::describe_status(*status)))
+                    },
+                },
+                (Err(e), None) => Status::Failed { excerpt: e.to_string() },
+            };
+            Outcome {
+                label: label.clone(),
+                triple: triple.clone(),
+                backend: inv.backend,
+                status,
+                seconds: elapsed.as_secs_f64(),
+                log: inv.log.clone(),
+            }
+        })
+        .collect();
+    if outcomes.iter().any(|o| matches!(o.status, Status::Failed { .. })) {
+        failed.store(true, Ordering::SeqCst);
+        if fail_fast {
+            interrupt::signal_all();
+        }
+    }
+    for o in &outcomes {
+        ui.finished(o);
+    }
+    outcomes
+}
+
+fn open_log(inv: &InvocationPlan) -> Option<std::fs::File> {
+    let dir = inv.log.parent()?;
+    std::fs::create_dir_all(dir).ok()?;
+    std::fs::File::create(&inv.log).ok()
+}
+
+/// Which lanes an artifact counts for: the triple whose directory holds it, or every
+/// lane of the invocation for host artifacts (build scripts, proc-macros).
+fn lanes_of(triples: &[(Label, String)], files: &[cargo_metadata::camino::Utf8PathBuf]) -> Vec<Label> {
+    let owner = triples.iter().find(|(_, triple)| {
+        files
+            .iter()
+            .any(|f| f.components().any(|c| c.as_str() == triple.as_str()))
+    });
+    match owner {
+        Some((label, _)) => vec![label.clone()],
+        None => triples.iter().map(|(l, _)| l.clone()).collect(),
+    }
+}
+
+/// The provider's file in an artifact message, with the triple it was built for.
+fn provider_file(
+    artifact: &Artifact,
+    a: &cargo_metadata::Artifact,
+    triples: &[(Label, String)],
+) -> Option<(String, PathBuf)> {
+    if a.target.name != artifact.name() {
+        return None;
+    }
+    let kinds: Vec<String> = a.target.kind.iter().map(ToString::to_string).collect();
+    let path = match artifact {
+        Artifact::Bin(_) => {
+            if !kinds.iter().any(|k| k == "bin") {
+                return None;
+            }
+            a.executable.clone()?
+        }
+        Artifact::Cdylib(_) => {
+            if !kinds.iter().any(|k| k == "cdylib") {
+                return None;
+            }
+            a.filenames
+                .iter()
+                .find(|f| matches!(f.extension(), Some("so" | "dylib" | "dll")))?
+                .clone()
+        }
+    };
+    let (_, triple) = triples
+        .iter()
+        .find(|(_, t)| path.components().any(|c| c.as_str() == t.as_str()))?;
+    Some((triple.clone(), path.into_std_path_buf()))
+}
+
+/// The `error…` blocks of a log: each line starting with `error` and what follows it
+/// up to the next blank line, at most 30 lines.
+fn error_excerpt(lines: &[String]) -> String {
+    let mut out = Vec::new();
+    let mut inside = false;
+    for line in lines {
+        if line.starts_with("error") {
+            inside = true;
+        } else if line.trim().is_empty() {
+            inside = false;
+        }
+        if inside {
+            out.push(line.as_str());
+        }
+    }
+    let start = out.len().saturating_sub(30);
+    out[start..].join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn excerpt_keeps_error_blocks() {
+        let lines: Vec<String> = [
+            "   Compiling foo v0.1.0",
+            "warning: unused",
+            "",
+            "error: no arm here",
+            " --> src/lib.rs:1:1",
+            "",
+            "error: could not compile `foo`",
+        ]
+        .iter()
+        .map(|s| (*s).to_owned())
+        .collect();
+        assert_eq!(
+            error_excerpt(&lines),
+            "error: no arm here\n --> src/lib.rs:1:1\nerror: could not compile `foo`"
+        );
+    }
+}
