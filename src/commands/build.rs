@@ -1,11 +1,118 @@
-//! `parbuild build`.
+//! `parbuild build` (and bare `parbuild`): plan → parallel builds → collect artifacts →
+//! sign → pack → verify. Nothing is written unless every target built (or
+//! `--allow-missing` says to pack what did), and the archive is verified before it
+//! replaces any earlier one.
 
+use crate::archive::ProviderMeta;
+use crate::build::runner::{self, Status};
+use crate::build::{BuildError, ui};
 use crate::cli::BuildArgs;
 use crate::error::{Error, Result};
+use crate::tools::Toolbox;
 
 use super::Context;
+use super::pack::{PackRequest, pack_and_verify};
 
 /// Runs `parbuild build`.
-pub fn run(_args: &BuildArgs, _ctx: &Context) -> Result<()> {
-    Err(Error::Internal { message: "`build` is not written yet".to_owned() })
+pub fn run(args: &BuildArgs, ctx: &Context) -> Result<()> {
+    let tools = Toolbox::new(&ctx.env);
+    let (manifest, plan) = super::plan::load(ctx, &args.select, args.fail_fast, &tools)?;
+    for w in &plan.warnings {
+        ctx.reporter.warn(w);
+    }
+    if !plan.missing.is_empty() {
+        return Err(BuildError::Missing {
+            list: plan.missing.clone(),
+        }
+        .into());
+    }
+    let keys = super::pack::key_options(&args.keys, &manifest.sign);
+    // Fail on keys before spending minutes on compilers (e.g. CI without keys).
+    crate::keystore::check_available(&ctx.env, &keys, plan.package.artifact.name())?;
+
+    let labels: Vec<&str> = plan.targets.iter().map(|t| t.label.as_str()).collect();
+    ctx.reporter.status(format!(
+        "building {} {} for {} ({} invocation{}, {} compiler jobs)",
+        plan.package.name,
+        plan.version,
+        labels.join(", "),
+        plan.invocations.len(),
+        if plan.invocations.len() == 1 { "" } else { "s" },
+        plan.jobs
+    ));
+    let lanes = ui::Ui::new(&plan, ctx.reporter);
+    let outcomes = runner::run(&plan, &lanes, args.fail_fast)?;
+    drop(lanes);
+    ctx.reporter.block(ui::summary(&outcomes));
+
+    let failed = outcomes
+        .iter()
+        .filter(|o| !matches!(o.status, Status::Built { .. }))
+        .count();
+    let built: Vec<_> = outcomes
+        .iter()
+        .filter_map(|o| match &o.status {
+            Status::Built { path, .. } => Some((o.label.clone(), path.clone())),
+            _ => None,
+        })
+        .collect();
+    if failed > 0 && (!args.allow_missing || built.is_empty()) {
+        return Err(BuildError::TargetsFailed {
+            failed,
+            total: outcomes.len(),
+        }
+        .into());
+    }
+
+    let config_schema = match &manifest.provider.schema {
+        Some(path) => Some(read_schema(path)?),
+        None => None,
+    };
+    let request = PackRequest {
+        meta: ProviderMeta {
+            name: manifest.provider.name.clone(),
+            vendor: manifest.provider.vendor.clone(),
+            version: Some(plan.version.clone()),
+            revision: Some(manifest.provider.revision.unwrap_or(0)),
+            capid: manifest.provider.capid.clone(),
+            config_schema,
+        },
+        binaries: built,
+        world: manifest.provider.world.clone(),
+        compression: plan.compression,
+        keys,
+        subject_stem: plan.package.artifact.name().to_owned(),
+        output: args.output.as_ref().map_or_else(|| plan.output.clone(), |o| ctx.path(o)),
+    };
+    let summary = pack_and_verify(ctx, &request)?;
+    if args.json {
+        ctx.reporter.json(&serde_json::json!({
+            "archive": summary,
+            "partial": failed > 0,
+            "targets": outcomes,
+        }));
+    } else {
+        ctx.reporter.out(super::pack::describe(&summary, failed > 0));
+    }
+    if failed > 0 {
+        ctx.reporter.warn(format!(
+            "the archive is partial: {failed} of {} targets are missing (--allow-missing)",
+            outcomes.len()
+        ));
+    }
+    Ok(())
+}
+
+fn read_schema(path: &std::path::Path) -> Result<serde_json::Value> {
+    let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
+        action: "cannot read the config schema",
+        path: path.to_owned(),
+        source,
+    })?;
+    serde_json::from_str(&text).map_err(|e| {
+        Error::input(
+            format!("the config schema `{}` is not JSON: {e}", path.display()),
+            Some("`[provider] schema` must name a JSON Schema file".to_owned()),
+        )
+    })
 }

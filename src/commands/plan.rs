@@ -1,11 +1,104 @@
-//! `parbuild plan`.
+//! `parbuild plan`: the build matrix without building — per target the triple, label,
+//! backend and why, the environment parbuild adds and why, the expected output; the
+//! exact cargo invocations; what is missing, with the fix.
 
-use crate::cli::PlanArgs;
-use crate::error::{Error, Result};
+use std::fmt::Write as _;
+
+use crate::cli::{BackendChoice, PlanArgs, SelectArgs};
+use crate::error::Result;
+use crate::manifest::{BackendKind, Manifest};
+use crate::plan::{self, Overrides, Plan};
+use crate::tools::Toolbox;
 
 use super::Context;
 
 /// Runs `parbuild plan`.
-pub fn run(_args: &PlanArgs, _ctx: &Context) -> Result<()> {
-    Err(Error::Internal { message: "`plan` is not written yet".to_owned() })
+pub fn run(args: &PlanArgs, ctx: &Context) -> Result<()> {
+    let tools = Toolbox::new(&ctx.env);
+    let (_, plan) = load(ctx, &args.select, false, &tools)?;
+    if args.json {
+        ctx.reporter.json(&plan);
+    } else {
+        ctx.reporter.out(render(&plan).trim_end());
+    }
+    Ok(())
+}
+
+/// Loads `par.toml`, asks cargo about the package and makes the plan.
+pub fn load(ctx: &Context, select: &SelectArgs, fail_fast: bool, tools: &Toolbox) -> Result<(Manifest, Plan)> {
+    let manifest = crate::manifest::load(&ctx.manifest_path())?;
+    let package = crate::metadata::resolve(&manifest, &ctx.env)?;
+    let overrides = Overrides {
+        targets: select.targets.clone(),
+        backend: select.backend.map(|b| match b {
+            BackendChoice::Auto => BackendKind::Auto,
+            BackendChoice::Cargo => BackendKind::Cargo,
+            BackendChoice::Zig => BackendKind::Zig,
+        }),
+        jobs: select.jobs,
+        profile: select.profile.clone(),
+        flags: crate::backend::CargoFlags {
+            offline: select.offline,
+            locked: select.locked,
+            frozen: select.frozen,
+        },
+        fail_fast,
+    };
+    let plan = plan::make(&manifest, &package, &overrides, &ctx.env, tools)?;
+    Ok((manifest, plan))
+}
+
+/// The plan as text.
+pub fn render(plan: &Plan) -> String {
+    let mut out = String::new();
+    let p = &plan.package;
+    let _ = writeln!(
+        out,
+        "plan: {} {} ({} `{}`), profile `{}`, {} compiler job{} shared by all targets",
+        p.name,
+        plan.version,
+        match p.artifact {
+            crate::backend::Artifact::Cdylib(_) => "cdylib",
+            crate::backend::Artifact::Bin(_) => "bin",
+        },
+        p.artifact.name(),
+        plan.profile,
+        plan.jobs,
+        if plan.jobs == 1 { "" } else { "s" },
+    );
+    let _ = writeln!(
+        out,
+        "output: {} ({})\n",
+        plan.output.display(),
+        serde_json::to_value(plan.compression).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
+    );
+    for t in &plan.targets {
+        let _ = writeln!(out, "{:<15} {:<32} {}", t.label.as_str(), t.triple, t.backend.as_str());
+        let _ = writeln!(out, "  why:    {}", t.reason);
+        for e in &t.env {
+            let _ = writeln!(out, "  env:    {}={} ({})", e.key, e.value, e.reason);
+        }
+        let _ = writeln!(out, "  output: {}", t.expected_output.display());
+        if t.label.as_str() == "arm-linux" && t.triple.starts_with("armv7") {
+            let _ = writeln!(out, "  note:   stored as `arm-linux.bin`, the name 32-bit ARM hosts look up");
+        }
+    }
+    let _ = writeln!(out, "\ninvocations ({}, run at once):", plan.invocations.len());
+    for (i, inv) in plan.invocations.iter().enumerate() {
+        let labels: Vec<&str> = inv.labels.iter().map(crate::archive::Label::as_str).collect();
+        let _ = writeln!(out, "  [{}] {} for {}", i + 1, inv.backend.as_str(), labels.join(", "));
+        let _ = writeln!(out, "      cd {}", inv.command.cwd().display());
+        let _ = writeln!(out, "      {}", inv.command);
+        let _ = writeln!(out, "      log: {}", inv.log.display());
+    }
+    if !plan.missing.is_empty() {
+        let _ = writeln!(out, "\nmissing (`parbuild doctor --fix` installs what it can):");
+        for m in &plan.missing {
+            let _ = writeln!(out, "  - {}: {}", m.what, m.fix);
+        }
+    }
+    for w in &plan.warnings {
+        let _ = writeln!(out, "\nwarning: {w}");
+    }
+    out
 }
