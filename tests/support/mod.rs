@@ -154,6 +154,16 @@ impl Run {
         }
     }
 
+    /// Starts it in the background with stdout and stderr piped.
+    pub fn spawn(mut self) -> std::process::Child {
+        self.ran = true;
+        self.cmd
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("spawn parbuild")
+    }
+
     /// Runs and asserts exit code 0.
     pub fn success(self) -> Outcome {
         self.code(0)
@@ -238,5 +248,59 @@ fn copy_dir(src: &Path, dst: &Path) {
         } else {
             std::fs::copy(&from, &to).unwrap();
         }
+    }
+}
+
+/// What the `object` crate sees in a binary: format, CPU, and whether it is an
+/// executable (has an interpreter / is `MH_EXECUTE`) or a shared library.
+#[derive(Debug, PartialEq, Eq)]
+pub struct BinaryInfo {
+    /// ELF, Mach-O, PE.
+    pub format: object::BinaryFormat,
+    /// The CPU.
+    pub arch: object::Architecture,
+    /// 64-bit?
+    pub is_64: bool,
+    /// An executable (true) or a shared library (false).
+    pub executable: bool,
+}
+
+/// Reads a binary's header with the `object` crate.
+pub fn binary_info(bytes: &[u8]) -> BinaryInfo {
+    use object::{Object as _, ObjectKind, ObjectSection as _};
+    let file = object::File::parse(bytes).expect("a binary the object crate can read");
+    let executable = match file.format() {
+        object::BinaryFormat::Elf => file.section_by_name(".interp").is_some(),
+        _ => file.kind() == ObjectKind::Executable,
+    };
+    let _ = file.sections().count();
+    BinaryInfo {
+        format: file.format(),
+        arch: file.architecture(),
+        is_64: file.is_64(),
+        executable,
+    }
+}
+
+/// Loads an archive's bytes with the real wasmCloud loader (provider-archive 0.16) and
+/// checks its token with wascap; returns the loaded archive.
+pub fn load_with_wasmcloud(bytes: &[u8]) -> provider_archive::ProviderArchive {
+    let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    let par = rt
+        .block_on(provider_archive::ProviderArchive::try_load(bytes))
+        .expect("provider-archive 0.16 loads the archive");
+    let token = par.claims_token().expect("a claims token");
+    let validation = wascap::jwt::validate_token::<wascap::jwt::CapabilityProvider>(&token.jwt)
+        .expect("wascap validates the token");
+    assert!(validation.signature_valid, "signature must be valid");
+    assert!(!validation.expired && !validation.cannot_use_yet);
+    par
+}
+
+/// The sysroot `qemu-user` needs for a Debian cross libc (`-L`).
+pub fn qemu_sysroot(arch: &str) -> &'static str {
+    match arch {
+        "aarch64" => "/usr/aarch64-linux-gnu",
+        _ => "/usr/arm-linux-gnueabihf",
     }
 }
