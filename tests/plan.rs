@@ -1,0 +1,159 @@
+//! `parbuild plan`: snapshot tests of backend choice, grouping and the exact commands
+//! and environment, including a user's own linker setting winning over parbuild's choice.
+//! Update the snapshots with `SNAPSHOTS=overwrite cargo test --test plan`.
+
+mod support;
+
+use support::{Project, requires_tool};
+
+/// A cdylib provider package with the four mission targets.
+fn project(extra_par: &str) -> Project {
+    let p = Project::new();
+    p.file(
+        "Cargo.toml",
+        "[package]\nname = \"snap-provider\"\nversion = \"0.4.2\"\nedition = \"2021\"\n\n[lib]\ncrate-type = [\"cdylib\"]\n\n[workspace]\n",
+    );
+    p.file("src/lib.rs", "#[no_mangle]\npub extern \"C\" fn snap() -> u32 { 7 }\n");
+    p.file(
+        "par.toml",
+        format!(
+            "[provider]\nname = \"Snap\"\nvendor = \"tests\"\n\n[targets]\nx86_64-linux = {{}}\naarch64-linux = {{}}\narmv7-linux = {{}}\nx86_64-macos = {{}}\n{extra_par}"
+        ),
+    );
+    p
+}
+
+/// The plan as JSON with this machine's paths replaced by placeholders.
+fn plan_json(p: &Project, run: support::Run) -> String {
+    let out = run.success();
+    let mut text = out.stdout.replace(&p.root().display().to_string(), "[ROOT]");
+    if let Some(zb) = support::find_tool("cargo-zigbuild") {
+        text = text.replace(&zb.display().to_string(), "[CARGO_ZIGBUILD]");
+        if let Some(venv) = zb.parent().and_then(|b| b.parent()) {
+            text = text.replace(&venv.display().to_string(), "[VENV]");
+        }
+    }
+    text
+}
+
+fn check_snapshot(name: &str, actual: &str) {
+    let path = support::repo_root().join("tests/snapshots").join(name);
+    if std::env::var_os("SNAPSHOTS").is_some_and(|v| v == "overwrite") {
+        std::fs::write(&path, actual).unwrap();
+        return;
+    }
+    let expected = std::fs::read_to_string(&path)
+        .unwrap_or_else(|_| panic!("no snapshot {}: run with SNAPSHOTS=overwrite", path.display()));
+    assert_eq!(actual, expected, "snapshot {name} differs (SNAPSHOTS=overwrite to accept)");
+}
+
+#[test]
+fn four_targets_host_cargo_and_zig_grouped() {
+    if !requires_tool("cargo-zigbuild") {
+        return;
+    }
+    let p = project("");
+    let json = plan_json(&p, p.parbuild(["plan", "--json", "--jobs", "2"]));
+    check_snapshot("plan_four_targets.json", &json);
+    let plan: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let backends: Vec<&str> = plan["targets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["backend"].as_str().unwrap())
+        .collect();
+    assert_eq!(backends, ["cargo", "zig", "zig", "zig"]);
+    // arm-linux is the label hosts look up; macOS gets rustc's minimum, not zig's newest.
+    assert_eq!(plan["targets"][2]["label"], "arm-linux");
+    assert_eq!(plan["targets"][3]["env"][0]["value"], "10.12");
+}
+
+#[test]
+fn a_linker_in_the_users_cargo_config_wins() {
+    if !requires_tool("cargo-zigbuild") {
+        return;
+    }
+    let p = project("");
+    p.file(
+        ".cargo/config.toml",
+        "[target.aarch64-unknown-linux-gnu]\nlinker = \"aarch64-linux-gnu-gcc\"\n",
+    );
+    let json = plan_json(&p, p.parbuild(["plan", "--json", "--jobs", "2", "--target", "aarch64-linux"]));
+    check_snapshot("plan_user_linker_config.json", &json);
+    let plan: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(plan["targets"][0]["backend"], "cargo");
+    assert!(plan["targets"][0]["env"].as_array().unwrap().is_empty(), "parbuild adds no linker of its own");
+}
+
+#[test]
+fn a_linker_in_the_users_environment_wins() {
+    let p = project("");
+    let out = p
+        .parbuild(["plan", "--json", "--target", "aarch64-linux"])
+        .env("CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_LINKER", "/opt/my-gcc")
+        .success();
+    let plan = out.json();
+    let t = &plan["targets"][0];
+    assert_eq!(t["backend"], "cargo");
+    assert!(
+        t["reason"].as_str().unwrap().contains("CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_LINKER"),
+        "{t}"
+    );
+    let argv = plan["invocations"][0]["command"]["argv"].as_array().unwrap();
+    assert_eq!(argv[0], "cargo");
+    assert!(argv.iter().any(|a| a == "aarch64-unknown-linux-gnu"));
+}
+
+#[test]
+fn text_plan_explains_itself() {
+    let p = project("");
+    let out = p.parbuild(["plan", "--jobs", "2"]).success();
+    for needle in [
+        "plan: snap-provider 0.4.2 (cdylib `snap-provider`)",
+        "2 compiler jobs shared by all targets",
+        "arm-linux",
+        "stored as `arm-linux.bin`",
+        "--message-format=json-render-diagnostics",
+        "invocations (",
+    ] {
+        assert!(out.stdout.contains(needle), "missing {needle:?} in:\n{}", out.stdout);
+    }
+}
+
+#[test]
+fn unknown_target_on_the_command_line_is_bad_input() {
+    let p = project("");
+    let out = p.parbuild(["plan", "--target", "sparc-solaris"]).code(2);
+    assert!(out.stderr.contains("`--target sparc-solaris` is not a target"), "{}", out.stderr);
+    assert!(out.stderr.contains("x86_64-linux, aarch64-linux, arm-linux, x86_64-macos"), "{}", out.stderr);
+}
+
+#[test]
+fn per_target_overrides_split_invocations() {
+    let p = project("[targets.x86_64-linux]\n");
+    // (the table form above is a duplicate key: check that it is reported, not merged)
+    let out = p.parbuild(["plan"]).code(2);
+    assert!(out.stderr.contains("par.toml:"), "{}", out.stderr);
+
+    let p = project("");
+    let text = std::fs::read_to_string(p.path("par.toml"))
+        .unwrap()
+        .replace("aarch64-linux = {}", "aarch64-linux = { features = [\"extra\"] }");
+    p.file("par.toml", text);
+    p.file(
+        "Cargo.toml",
+        "[package]\nname = \"snap-provider\"\nversion = \"0.4.2\"\nedition = \"2021\"\n\n[lib]\ncrate-type = [\"cdylib\"]\n\n[features]\nextra = []\n\n[workspace]\n",
+    );
+    let plan = p.parbuild(["plan", "--json", "--backend", "zig"]).success().json();
+    let invocations = plan["invocations"].as_array().unwrap();
+    let labels: Vec<Vec<&str>> = invocations
+        .iter()
+        .map(|i| i["labels"].as_array().unwrap().iter().map(|l| l.as_str().unwrap()).collect())
+        .collect();
+    assert_eq!(
+        labels,
+        [vec!["x86_64-linux", "arm-linux", "x86_64-macos"], vec!["aarch64-linux"]],
+        "features split aarch64 into its own invocation"
+    );
+    assert_eq!(plan["targets"][1]["target_dir"].as_str().unwrap().rsplit('/').next(), Some("zig-2"));
+}
