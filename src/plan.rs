@@ -11,7 +11,9 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use crate::archive::{Compression, Label};
-use crate::backend::{self, Artifact, CargoFlags, EnvSetting, Invocation, TargetContext, TargetRequest};
+use crate::backend::{
+    self, Artifact, CargoFlags, ContainerRun, EnvSetting, Invocation, PathMapping, TargetContext, TargetRequest,
+};
 use crate::env::Env;
 use crate::manifest::{BackendKind, Manifest, TargetSpec};
 use crate::process::Cmd;
@@ -77,6 +79,12 @@ pub enum PlanError {
         /// The backend.
         backend: &'static str,
     },
+    /// `backend = "container"` without an image.
+    #[error("target `{label}`: the `container` backend needs an image to run cargo in")]
+    NoImage {
+        /// The target.
+        label: String,
+    },
     /// `rustc -vV` failed.
     #[error("cannot find the host target: {0}")]
     Host(String),
@@ -96,6 +104,7 @@ impl PlanError {
         match self {
             Self::UnknownTarget { .. } => Some("add it under `[targets]` in par.toml, or pick one of the listed targets".to_owned()),
             Self::Unsupported { .. } => Some("use `backend = \"zig\"` or `\"cargo\"` for this target".to_owned()),
+            Self::NoImage { .. } => Some("add `image = \"…\"` to the target in par.toml (an image with Rust and the target's linker)".to_owned()),
             Self::Host(_) => Some("is Rust installed? `rustc -vV` must work".to_owned()),
         }
     }
@@ -136,6 +145,36 @@ pub struct InvocationPlan {
     pub command: Cmd,
     /// The log file of its full output.
     pub log: PathBuf,
+    /// For the `cross` and `container` backends: how its container is run and stopped.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub container: Option<ContainerPlan>,
+}
+
+/// What the runner must know about an invocation whose cargo runs in a container.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ContainerPlan {
+    /// Jobserver tokens the runner holds while it runs: the jobserver's pipe does not reach
+    /// into a container, so its cargo gets `-j` of this many instead.
+    pub cpu_tokens: usize,
+    /// The container's name.
+    pub name: String,
+    /// Stops and removes the container (Ctrl-C, `--fail-fast`).
+    #[serde(serialize_with = "serialize_cmd")]
+    pub stop: Cmd,
+    /// Runs on the host first (the `container` backend's `cargo fetch`).
+    #[serde(serialize_with = "serialize_opt_cmd", skip_serializing_if = "Option::is_none")]
+    pub prepare: Option<Cmd>,
+    /// Container paths in cargo's messages, and their host paths.
+    pub paths: Vec<PathMapping>,
+    /// Host directories that must exist before the container starts (bind mounts).
+    pub dirs: Vec<PathBuf>,
+}
+
+fn serialize_opt_cmd<S: serde::Serializer>(cmd: &Option<Cmd>, s: S) -> Result<S::Ok, S::Error> {
+    match cmd {
+        Some(cmd) => serialize_cmd(cmd, s),
+        None => s.serialize_none(),
+    }
 }
 
 fn serialize_cmd<S: serde::Serializer>(cmd: &Cmd, s: S) -> Result<S::Ok, S::Error> {
@@ -220,7 +259,9 @@ pub fn make(
         let requested = overrides.backend.or(spec.backend).unwrap_or(manifest.build.backend);
         let (backend, reason) = match requested {
             BackendKind::Auto => backend::choose_auto(&spec.triple, &cx, tools),
-            BackendKind::Cargo | BackendKind::Zig => (requested, "chosen in par.toml or with --backend".to_owned()),
+            BackendKind::Cargo | BackendKind::Zig | BackendKind::Cross | BackendKind::Container => {
+                (requested, "chosen in par.toml or with --backend".to_owned())
+            }
             other => {
                 return Err(PlanError::Unsupported {
                     label: spec.label.to_string(),
@@ -228,6 +269,11 @@ pub fn make(
                 });
             }
         };
+        if backend == BackendKind::Container && cx.image.is_none() {
+            return Err(PlanError::NoImage {
+                label: spec.label.to_string(),
+            });
+        }
         let mut env_settings = backend::target_env(backend, &spec.triple, &cx, tools);
         env_settings.extend(rustflags_env(spec, env));
         let missing = backend::missing(backend, &spec.triple, &cx, tools);
@@ -240,6 +286,7 @@ pub fn make(
             reason,
             env: env_settings,
             glibc: (backend == BackendKind::Zig).then(|| cx.glibc.clone()),
+            image: cx.image.clone(),
             missing,
         });
     }
@@ -249,6 +296,8 @@ pub fn make(
     let mut invocations = Vec::new();
     let mut targets = Vec::new();
     let mut per_backend: BTreeMap<BackendKind, usize> = BTreeMap::new();
+    // A containerized cargo cannot join the jobserver: it gets a fixed share of the budget.
+    let share = (jobs / groups.len().max(1)).clamp(1, jobs.max(1));
     for members in &groups {
         let first = &drafts[members[0]];
         let n = per_backend.entry(first.backend).or_insert(0);
@@ -266,6 +315,20 @@ pub fn make(
                 inv_env.insert(s.key.clone(), s.value.clone());
             }
         }
+        let containerized = backend::containerized(first.backend);
+        let container = containerized.then(|| ContainerRun {
+            engine: tools.engine().cloned().unwrap_or_else(|| crate::tools::Engine {
+                kind: crate::tools::EngineKind::Docker,
+                program: "docker".into(),
+                reason: "no container engine is installed".to_owned(),
+            }),
+            name: format!("parbuild-{}-{dir_name}", std::process::id()),
+            image: first.image.clone(),
+            workspace_root: workspace_root(package),
+            cargo_home: cargo_home(env),
+            user_opts: env.non_empty("CROSS_CONTAINER_OPTS").map(str::to_owned),
+            user_ids: tools.user_ids(),
+        });
         let inv = Invocation {
             cwd: package.dir().to_owned(),
             manifest_path: package.manifest_path.clone(),
@@ -285,6 +348,8 @@ pub fn make(
             env: inv_env,
             flags: overrides.flags,
             keep_going: !overrides.fail_fast,
+            jobs: containerized.then_some(share),
+            container,
         };
         let index = invocations.len();
         for &i in members {
@@ -307,11 +372,20 @@ pub fn make(
                 },
             ));
         }
+        let container = inv.container.as_ref().map(|run| ContainerPlan {
+            cpu_tokens: share,
+            name: run.name.clone(),
+            stop: backend::stop_command(run, &inv.cwd),
+            prepare: (first.backend == BackendKind::Container).then(|| backend::container::prepare(&inv, tools)),
+            paths: backend::path_map(first.backend, &inv),
+            dirs: vec![inv.target_dir.clone()],
+        });
         invocations.push(InvocationPlan {
             backend: first.backend,
             labels: members.iter().map(|&i| drafts[i].spec.label.clone()).collect(),
             command: backend::command(first.backend, &inv, tools),
             log,
+            container,
         });
     }
     targets.sort_by_key(|(i, _)| *i);
@@ -343,6 +417,7 @@ struct Draft<'a> {
     reason: String,
     env: Vec<EnvSetting>,
     glibc: Option<String>,
+    image: Option<String>,
     missing: Vec<Missing>,
 }
 
@@ -355,6 +430,8 @@ fn group(drafts: &[Draft<'_>]) -> Vec<Vec<usize>> {
         for g in &mut groups {
             let first = &drafts[g[0]];
             let compatible = first.backend == d.backend
+                && first.backend != BackendKind::Cross // cross builds one target per run
+                && first.image == d.image
                 && first.spec.features == d.spec.features
                 && first.spec.env == d.spec.env
                 && g.iter().all(|&j| !conflicts(&drafts[j].env, &d.env));
@@ -410,13 +487,50 @@ fn target_context(manifest: &Manifest, spec: &TargetSpec, host: &str, env: &Env)
             tools::configured_linker(&manifest.dir, env, &spec.triple)
                 .map(|(l, file)| (l, format!("target.{}.linker in {}", spec.triple, file.display())))
         });
+    let cross_toml = cross_toml(manifest, env).and_then(|text| backend::cross::cross_toml_entry(&text, &spec.triple));
     TargetContext {
         host: host.to_owned(),
         user_linker,
         user_macos_target: env.non_empty("MACOSX_DEPLOYMENT_TARGET").map(str::to_owned),
         manifest_macos_target: manifest.build.macos_deployment_target.clone(),
         glibc: spec.glibc.clone().unwrap_or_else(|| manifest.build.glibc.clone()),
+        image: spec.image.clone(),
+        cross_toml: cross_toml.is_some(),
+        cross_toml_image: cross_toml.flatten(),
+        env: env.clone(),
     }
+}
+
+/// The project's `Cross.toml` (`$CROSS_CONFIG`, else beside `par.toml`), as text.
+fn cross_toml(manifest: &Manifest, env: &Env) -> Option<String> {
+    let path = env
+        .non_empty("CROSS_CONFIG")
+        .map_or_else(|| manifest.dir.join("Cross.toml"), |p| manifest.dir.join(p));
+    std::fs::read_to_string(path).ok()
+}
+
+/// The cargo workspace root: the nearest ancestor of the package whose `Cargo.toml` has
+/// a `[workspace]` table, else the package's directory.
+fn workspace_root(package: &PackageInfo) -> PathBuf {
+    package
+        .dir()
+        .ancestors()
+        .find(|dir| {
+            std::fs::read_to_string(dir.join("Cargo.toml"))
+                .ok()
+                .and_then(|text| text.parse::<toml::Table>().ok())
+                .is_some_and(|t| t.contains_key("workspace"))
+        })
+        .unwrap_or_else(|| package.dir())
+        .to_owned()
+}
+
+/// The host's `CARGO_HOME`.
+fn cargo_home(env: &Env) -> PathBuf {
+    env.non_empty("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|| env.home().map(|h| h.join(".cargo")))
+        .unwrap_or_else(|| PathBuf::from(".cargo"))
 }
 
 /// cargo's output directory for a profile.

@@ -34,6 +34,39 @@ pub enum Install {
     Zigbuild,
     /// A Debian package (root only).
     Apt(String),
+    /// `cargo install --locked NAME` (e.g. `cross`).
+    CargoInstall(String),
+}
+
+/// Which container engine.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EngineKind {
+    /// Docker (a daemon must answer).
+    Docker,
+    /// Podman (daemonless).
+    Podman,
+}
+
+impl EngineKind {
+    /// `docker` or `podman`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Docker => "docker",
+            Self::Podman => "podman",
+        }
+    }
+}
+
+/// The container engine the `cross` and `container` backends use.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Engine {
+    /// Docker or podman.
+    pub kind: EngineKind,
+    /// The program.
+    pub program: PathBuf,
+    /// Why this one.
+    pub reason: String,
 }
 
 /// The machine's tools, looked up lazily and cached.
@@ -47,6 +80,11 @@ pub struct Toolbox {
     is_root: bool,
     installed_targets: OnceLock<Result<BTreeSet<String>, String>>,
     host: OnceLock<Result<String, String>>,
+    sysroot: OnceLock<Option<PathBuf>>,
+    engine_choice: Option<String>,
+    engine: OnceLock<Option<Engine>>,
+    engine_status: OnceLock<Result<String, String>>,
+    images: std::sync::Mutex<std::collections::BTreeMap<String, bool>>,
 }
 
 impl Toolbox {
@@ -65,6 +103,11 @@ impl Toolbox {
             is_root: nix::unistd::geteuid().is_root(),
             installed_targets: OnceLock::new(),
             host: OnceLock::new(),
+            sysroot: OnceLock::new(),
+            engine_choice: env.non_empty("PARBUILD_CONTAINER_ENGINE").map(str::to_owned),
+            engine: OnceLock::new(),
+            engine_status: OnceLock::new(),
+            images: std::sync::Mutex::default(),
         }
     }
 
@@ -200,7 +243,163 @@ impl Toolbox {
                     .args(["install", "-y", "-qq", "--no-install-recommends", pkg])
                     .env("DEBIAN_FRONTEND", "noninteractive"),
             ],
+            Install::CargoInstall(name) => vec![Cmd::new(&self.cargo, &self.cwd).args(["install", "--locked", name])],
         }
+    }
+
+    /// The active toolchain's directory (`rustc --print sysroot`).
+    pub fn sysroot(&self) -> Option<&Path> {
+        self.sysroot
+            .get_or_init(|| {
+                Cmd::new("rustc", &self.cwd)
+                    .args(["--print", "sysroot"])
+                    .read_stdout()
+                    .ok()
+                    .filter(|s| !s.is_empty())
+                    .map(PathBuf::from)
+            })
+            .as_deref()
+    }
+
+    /// The container engine: `$PARBUILD_CONTAINER_ENGINE` (`docker`, `podman` or a path),
+    /// else docker when its daemon answers, else podman when installed, else docker
+    /// when only its client is installed (it will say why it cannot run).
+    pub fn engine(&self) -> Option<&Engine> {
+        self.engine
+            .get_or_init(|| {
+                if let Some(choice) = &self.engine_choice {
+                    let program = if choice.contains('/') {
+                        PathBuf::from(choice)
+                    } else {
+                        self.which(choice).unwrap_or_else(|| PathBuf::from(choice))
+                    };
+                    let name = program.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+                    let kind = if name.contains("podman") { EngineKind::Podman } else { EngineKind::Docker };
+                    return Some(Engine {
+                        kind,
+                        program,
+                        reason: "PARBUILD_CONTAINER_ENGINE".to_owned(),
+                    });
+                }
+                let docker = self.which("docker");
+                if let Some(program) = &docker {
+                    let answers = Cmd::new(program, &self.cwd)
+                        .args(["version", "--format", "{{.Server.Version}}"])
+                        .output_checked()
+                        .is_ok();
+                    if answers {
+                        return Some(Engine {
+                            kind: EngineKind::Docker,
+                            program: program.clone(),
+                            reason: "a docker daemon answers".to_owned(),
+                        });
+                    }
+                }
+                if let Some(program) = self.which("podman") {
+                    return Some(Engine {
+                        kind: EngineKind::Podman,
+                        program,
+                        reason: if docker.is_some() {
+                            "no docker daemon answers; podman needs none".to_owned()
+                        } else {
+                            "podman is installed (docker is not)".to_owned()
+                        },
+                    });
+                }
+                docker.map(|program| Engine {
+                    kind: EngineKind::Docker,
+                    program,
+                    reason: "only the docker client is installed and no daemon answers".to_owned(),
+                })
+            })
+            .as_ref()
+    }
+
+    /// Whether the engine can run containers (`docker info` / `podman info`): its
+    /// runtime's name, or the error.
+    pub fn engine_status(&self) -> Result<&str, &str> {
+        self.engine_status
+            .get_or_init(|| {
+                let Some(engine) = self.engine() else {
+                    return Err("no container engine is installed".to_owned());
+                };
+                let format = match engine.kind {
+                    EngineKind::Podman => "{{.Host.OCIRuntime.Name}}",
+                    EngineKind::Docker => "{{.DefaultRuntime}}",
+                };
+                Cmd::new(&engine.program, &self.cwd)
+                    .args(["info", "--format", format])
+                    .read_stdout()
+                    .map_err(|e| match e {
+                        ProcessError::Failed { stderr_tail, .. } => {
+                            stderr_tail.lines().last().unwrap_or("it failed").trim().to_owned()
+                        }
+                        other => other.to_string(),
+                    })
+            })
+            .as_deref()
+            .map_err(String::as_str)
+    }
+
+    /// Whether the engine has `image` locally (`image inspect`; cached per image).
+    pub fn image_present(&self, image: &str) -> bool {
+        let Some(engine) = self.engine() else { return false };
+        let mut cache = self.images.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        *cache.entry(image.to_owned()).or_insert_with(|| {
+            Cmd::new(&engine.program, &self.cwd)
+                .args(["image", "inspect", "--format", "{{.Id}}", image])
+                .output_checked()
+                .is_ok()
+        })
+    }
+
+    /// What is missing to run containers: an engine that works.
+    pub fn engine_missing(&self) -> Option<Missing> {
+        match (self.engine(), self.engine_status()) {
+            (_, Ok(_)) => None,
+            (None, Err(_)) => Some(Missing {
+                what: "a container engine (docker or podman)".to_owned(),
+                fix: "apt-get install podman runc (see CONTRIBUTING.md, \"Containers\", for VMs where crun fails)"
+                    .to_owned(),
+                install: None,
+            }),
+            (Some(engine), Err(error)) => Some(Missing {
+                what: format!("a working {} (`{} info` says: {error})", engine.kind.as_str(), engine.kind.as_str()),
+                fix: match engine.kind {
+                    EngineKind::Docker => "start the docker daemon, or install podman and set PARBUILD_CONTAINER_ENGINE=podman".to_owned(),
+                    EngineKind::Podman => "configure podman so `podman run` works (CONTAINERS_CONF; see CONTRIBUTING.md, \"Containers\")".to_owned(),
+                },
+                install: None,
+            }),
+        }
+    }
+
+    /// The image the engine lacks, if so.
+    pub fn image_missing(&self, image: &str) -> Option<Missing> {
+        let engine = self.engine()?;
+        if self.engine_status().is_err() || self.image_present(image) {
+            return None;
+        }
+        let kind = engine.kind.as_str();
+        Some(Missing {
+            what: format!("the image `{image}` ({kind} has no such image)"),
+            fix: format!("{kind} pull {image}, or build it (`{kind} build -t {image} …`)"),
+            install: None,
+        })
+    }
+
+    /// The `cross` program, when missing.
+    pub fn cross_missing(&self) -> Option<Missing> {
+        self.which("cross").is_none().then(|| Missing {
+            what: "`cross`".to_owned(),
+            fix: "cargo install --locked cross".to_owned(),
+            install: Some(Install::CargoInstall("cross".to_owned())),
+        })
+    }
+
+    /// The user's numeric user and group ids (docker runs containers as them).
+    pub fn user_ids(&self) -> (u32, u32) {
+        (nix::unistd::getuid().as_raw(), nix::unistd::getgid().as_raw())
     }
 
     /// Whether parbuild may install Debian packages itself (running as root).

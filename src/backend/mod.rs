@@ -1,21 +1,25 @@
 //! Backends: how one cargo invocation for one or more targets is spelled for each way of
-//! building (the host's cargo with a cross linker, or zig through cargo-zigbuild).
+//! building (the host's cargo with a cross linker, zig through cargo-zigbuild, the `cross`
+//! program, or cargo inside a container image).
 //!
 //! A backend only *describes*: [`command`] returns a [`Cmd`], [`target_env`] the
 //! environment it adds for a target, [`missing`] what the machine lacks for it. The
-//! runner executes; backends never print and never start a process. `cross` and
-//! `container` slot in as further [`BackendKind`]s with the same three functions (and a
-//! path mapping for artifacts built inside a container).
+//! runner executes; backends never print and never start a process. The two
+//! containerized backends also describe how to stop their container ([`stop_command`]) and
+//! how the paths cargo reports inside it map back to the host ([`path_map`], [`host_path`]).
 
 pub mod cargo;
+pub mod container;
+pub mod cross;
 pub mod zig;
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
+use crate::env::Env;
 use crate::manifest::BackendKind;
 use crate::process::Cmd;
-use crate::tools::{Missing, Toolbox};
+use crate::tools::{Engine, EngineKind, Missing, Toolbox};
 
 /// Which artifact of the package is the provider.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -98,14 +102,92 @@ pub struct Invocation {
     pub flags: CargoFlags,
     /// `--keep-going`: one failing target does not stop the others.
     pub keep_going: bool,
+    /// `-j N`: set for containerized backends, whose cargo cannot reach the jobserver.
+    pub jobs: Option<usize>,
+    /// Container settings, for the `cross` and `container` backends.
+    pub container: Option<ContainerRun>,
+}
+
+/// How a containerized invocation runs its container.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContainerRun {
+    /// The engine.
+    pub engine: Engine,
+    /// The container's name, so that it can be stopped.
+    pub name: String,
+    /// The image (`container` backend; `cross` gets it through `CROSS_TARGET_<T>_IMAGE`).
+    pub image: Option<String>,
+    /// The cargo workspace root (mounted read-only by the `container` backend).
+    pub workspace_root: PathBuf,
+    /// The host's `CARGO_HOME` (its registry and git caches are shared read-only).
+    pub cargo_home: PathBuf,
+    /// The user's own `CROSS_CONTAINER_OPTS`, which parbuild's options follow.
+    pub user_opts: Option<String>,
+    /// The user's uid and gid (docker runs the container as them).
+    pub user_ids: (u32, u32),
 }
 
 /// The command for `inv` on backend `kind`.
 pub fn command(kind: BackendKind, inv: &Invocation, tools: &Toolbox) -> Cmd {
     match kind {
         BackendKind::Zig => zig::command(inv, tools),
+        BackendKind::Cross => cross::command(inv, tools),
+        BackendKind::Container => container::command(inv),
         _ => cargo::command(inv, tools),
     }
+}
+
+/// Whether `kind` runs cargo inside a container, out of the jobserver's reach.
+pub fn containerized(kind: BackendKind) -> bool {
+    matches!(kind, BackendKind::Cross | BackendKind::Container)
+}
+
+/// The command that stops and removes the container of `run` at once (Ctrl-C,
+/// `--fail-fast`): signalling the engine's client is not enough, the container would
+/// outlive it.
+pub fn stop_command(run: &ContainerRun, cwd: &Path) -> Cmd {
+    let cmd = Cmd::new(&run.engine.program, cwd).args(["rm", "--force"]);
+    match run.engine.kind {
+        EngineKind::Podman => cmd.args(["--time", "0"]).arg(&run.name),
+        EngineKind::Docker => cmd.arg(&run.name),
+    }
+}
+
+/// A directory as the container sees it, and where it is on the host.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct PathMapping {
+    /// Inside the container.
+    pub container: PathBuf,
+    /// On the host.
+    pub host: PathBuf,
+}
+
+/// The directories of `inv` whose container paths differ from the host's: `cross`
+/// mounts the target directory at `/target`, the workspace at `/project` and
+/// `CARGO_HOME` at `/cargo`; the `container` backend mounts everything at its host path.
+pub fn path_map(kind: BackendKind, inv: &Invocation) -> Vec<PathMapping> {
+    match kind {
+        BackendKind::Cross => cross::path_map(inv),
+        _ => Vec::new(),
+    }
+}
+
+/// The host path of `path` as cargo reported it: the longest mapped prefix is replaced;
+/// paths outside every mapping are returned as they are.
+pub fn host_path(map: &[PathMapping], path: &Path) -> PathBuf {
+    map.iter()
+        .filter_map(|m| path.strip_prefix(&m.container).ok().map(|rest| (m, rest)))
+        .max_by_key(|(m, _)| m.container.components().count())
+        .map_or_else(
+            || path.to_owned(),
+            |(m, rest)| {
+                if rest.as_os_str().is_empty() {
+                    m.host.clone()
+                } else {
+                    m.host.join(rest)
+                }
+            },
+        )
 }
 
 /// The arguments every backend passes after its subcommand; `triple_arg` spells a
@@ -138,6 +220,9 @@ pub fn cargo_args(inv: &Invocation, triple_arg: impl Fn(&TargetRequest) -> Strin
     }
     if inv.no_default_features {
         args.push("--no-default-features".to_owned());
+    }
+    if let Some(jobs) = inv.jobs {
+        args.extend(["-j".to_owned(), jobs.to_string()]);
     }
     for (on, flag) in [
         (inv.flags.offline, "--offline"),
@@ -176,28 +261,70 @@ pub struct TargetContext {
     pub manifest_macos_target: Option<String>,
     /// glibc floor for zig (`[targets.X] glibc` or `[build] glibc`).
     pub glibc: String,
+    /// The image named in `par.toml` (`[targets.X] image` or `[build] image`).
+    pub image: Option<String>,
+    /// Whether the project's `Cross.toml` configures this target (an image or a Dockerfile).
+    pub cross_toml: bool,
+    /// The image `Cross.toml` names for this target.
+    pub cross_toml_image: Option<String>,
+    /// The environment parbuild runs in (the user's own settings win).
+    pub env: Env,
 }
 
 /// The environment `kind` adds for `triple`; never what the user already set.
 pub fn target_env(kind: BackendKind, triple: &str, cx: &TargetContext, tools: &Toolbox) -> Vec<EnvSetting> {
     match kind {
         BackendKind::Zig => zig::target_env(triple, cx),
+        BackendKind::Cross => cross::target_env(triple, cx, tools),
+        BackendKind::Container => Vec::new(),
         _ => cargo::target_env(triple, cx, tools),
     }
 }
 
 /// What the machine lacks to build `triple` with `kind`.
 pub fn missing(kind: BackendKind, triple: &str, cx: &TargetContext, tools: &Toolbox) -> Vec<Missing> {
-    let mut missing: Vec<Missing> = tools.std_missing(triple).into_iter().collect();
     match kind {
-        BackendKind::Zig => missing.extend(tools.zig_missing()),
-        _ => missing.extend(cargo::linker_missing(triple, cx, tools)),
+        // The image brings its own toolchain; only the engine and the image matter.
+        BackendKind::Container => {
+            let mut missing: Vec<Missing> = tools.engine_missing().into_iter().collect();
+            if let Some(image) = &cx.image {
+                missing.extend(tools.image_missing(image));
+            }
+            missing
+        }
+        // cross mounts the host's toolchain, std included.
+        BackendKind::Cross => {
+            let mut missing: Vec<Missing> = tools.std_missing(triple).into_iter().collect();
+            missing.extend(tools.cross_missing());
+            missing.extend(tools.engine_missing());
+            missing.extend(tools.image_missing(&cross::image(triple, cx)));
+            missing
+        }
+        BackendKind::Zig => tools.std_missing(triple).into_iter().chain(tools.zig_missing()).collect(),
+        _ => tools
+            .std_missing(triple)
+            .into_iter()
+            .chain(cargo::linker_missing(triple, cx, tools))
+            .collect(),
     }
-    missing
 }
 
-/// The backend `auto` picks for `triple`, and why.
+/// The backend `auto` picks for `triple`, and why. The containerized backends are
+/// chosen only when configured (an image in `par.toml`, the target in `Cross.toml`) or
+/// when nothing else here can build the target.
 pub fn choose_auto(triple: &str, cx: &TargetContext, tools: &Toolbox) -> (BackendKind, String) {
+    if let Some(image) = &cx.image {
+        return (
+            BackendKind::Container,
+            format!("par.toml names the image `{image}` for this target: cargo runs inside it"),
+        );
+    }
+    if cx.cross_toml {
+        return (
+            BackendKind::Cross,
+            "the project's Cross.toml configures this target: cross builds it".to_owned(),
+        );
+    }
     if triple == cx.host {
         return (BackendKind::Cargo, "the host target: the host's own cargo and linker".to_owned());
     }
@@ -215,6 +342,12 @@ pub fn choose_auto(triple: &str, cx: &TargetContext, tools: &Toolbox) -> (Backen
         return (
             BackendKind::Cargo,
             "zig is not installed; a cross linker for this target was found".to_owned(),
+        );
+    }
+    if tools.which("cross").is_some() && tools.engine_status().is_ok() {
+        return (
+            BackendKind::Cross,
+            "neither zig nor a cross linker can build it here; cross can, in a container".to_owned(),
         );
     }
     if zig_ok {
@@ -242,5 +375,59 @@ mod tests {
         let bin = Artifact::Bin("hello-provider".to_owned());
         assert_eq!(bin.file_name("aarch64-unknown-linux-gnu"), "hello-provider");
         assert_eq!(bin.file_name("x86_64-pc-windows-gnu"), "hello-provider.exe");
+    }
+
+    #[test]
+    fn host_path_replaces_the_longest_mapped_prefix() {
+        let map = [
+            PathMapping {
+                container: "/project".into(),
+                host: "/home/me/ws".into(),
+            },
+            PathMapping {
+                container: "/project/sub".into(),
+                host: "/elsewhere".into(),
+            },
+            PathMapping {
+                container: "/target".into(),
+                host: "/home/me/ws/target/parbuild/cross".into(),
+            },
+        ];
+        let check = |from: &str, to: &str| assert_eq!(host_path(&map, Path::new(from)), PathBuf::from(to), "{from}");
+        check(
+            "/target/aarch64-unknown-linux-gnu/release/hello",
+            "/home/me/ws/target/parbuild/cross/aarch64-unknown-linux-gnu/release/hello",
+        );
+        check("/project/src/main.rs", "/home/me/ws/src/main.rs");
+        check("/project/sub/x", "/elsewhere/x");
+        check("/target", "/home/me/ws/target/parbuild/cross");
+        // Not a mapped directory, only a name sharing its prefix; and unmapped paths.
+        check("/targets/x", "/targets/x");
+        check("/tmp/hp/target/x", "/tmp/hp/target/x");
+    }
+
+    #[test]
+    fn stop_command_removes_the_container_at_once() {
+        let run = |kind, program: &str| ContainerRun {
+            engine: Engine {
+                kind,
+                program: program.into(),
+                reason: String::new(),
+            },
+            name: "parbuild-42-cross".to_owned(),
+            image: None,
+            workspace_root: "/ws".into(),
+            cargo_home: "/h/.cargo".into(),
+            user_opts: None,
+            user_ids: (1000, 1000),
+        };
+        assert_eq!(
+            stop_command(&run(EngineKind::Podman, "/usr/bin/podman"), Path::new("/")).argv_lossy(),
+            ["/usr/bin/podman", "rm", "--force", "--time", "0", "parbuild-42-cross"]
+        );
+        assert_eq!(
+            stop_command(&run(EngineKind::Docker, "docker"), Path::new("/")).argv_lossy(),
+            ["docker", "rm", "--force", "parbuild-42-cross"]
+        );
     }
 }
