@@ -3,7 +3,8 @@
 //!
 //! Every error about the file's contents carries a [`Location`], computed once from the
 //! byte span TOML or [`super::validate`] reports. The snippet never shows a seed: anything
-//! that looks like one is masked before it is rendered.
+//! that looks like one is masked before it is rendered. TOML's own errors (syntax, unknown
+//! or missing keys, wrong types) are reworded here, with a "did you mean" for typos.
 
 use std::fmt;
 use std::fmt::Write as _;
@@ -388,6 +389,93 @@ fn mask_seeds(line: &str) -> String {
     }
     flush(&mut word, &mut out);
     out
+}
+
+impl ManifestError {
+    /// A TOML or serde error, reworded for people who write `par.toml`.
+    pub(super) fn from_toml(text: &str, path: &std::path::Path, e: &toml::de::Error) -> Self {
+        let raw = e.message();
+        let mut span = e.span();
+        let (message, help) = if let Some(rest) = raw.strip_prefix("unknown field `") {
+            let (key, expected) = rest.split_once('`').unwrap_or((rest, ""));
+            let known: Vec<&str> = expected.split('`').skip(1).step_by(2).collect();
+            let help = match closest(key, &known) {
+                Some(best) => format!("did you mean `{best}`?"),
+                None if known.is_empty() => "this table takes no keys".to_owned(),
+                None => format!(
+                    "expected one of {}",
+                    known
+                        .iter()
+                        .map(|k| format!("`{k}`"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            };
+            (format!("unknown key `{key}`"), Some(help))
+        } else if raw == "missing field `provider`" {
+            span = None;
+            (
+                "missing table `[provider]`".to_owned(),
+                Some(
+                    "add `[provider]` with at least `name` and `vendor`, or run `parbuild init`"
+                        .to_owned(),
+                ),
+            )
+        } else if let Some(rest) = raw.strip_prefix("missing field `") {
+            let key = rest.trim_end_matches('`');
+            (
+                format!("missing key `{key}`"),
+                Some(format!("add `{key} = \"…\"` to this table")),
+            )
+        } else {
+            let message = raw
+                .replace("expected usize", "expected a non-negative integer")
+                .replace("expected i32", "expected an integer")
+                .replace("expected a sequence", "expected an array")
+                .replace("expected a map", "expected a table");
+            (message, None)
+        };
+        Self::Parse {
+            at: Box::new(Location::new(path, text, span)),
+            message,
+            help,
+        }
+    }
+}
+
+/// The candidate nearest to `word`, if it is near enough to be a typo.
+fn closest<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
+    candidates
+        .iter()
+        .map(|c| (edit_distance(word, c), *c))
+        .filter(|(d, c)| *d <= (c.len().max(word.len()) / 3).max(1))
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, c)| c)
+}
+
+/// Edit distance in characters, counting a swap of neighbours as one edit (`jbos` → `jobs`).
+fn edit_distance(a: &str, b: &str) -> usize {
+    let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
+    let mut d = vec![vec![0usize; b.len() + 1]; a.len() + 1];
+    for (i, row) in d.iter_mut().enumerate() {
+        row[0] = i;
+    }
+    for (j, cell) in d[0].iter_mut().enumerate() {
+        *cell = j;
+    }
+    for i in 1..=a.len() {
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            let mut best = (d[i - 1][j] + 1)
+                .min(d[i][j - 1] + 1)
+                .min(d[i - 1][j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                best = best.min(d[i - 2][j - 2] + 1);
+            }
+            d[i][j] = best;
+        }
+    }
+    d[a.len()][b.len()]
 }
 
 #[cfg(test)]
