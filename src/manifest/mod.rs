@@ -194,3 +194,6 @@ pub fn load(path: &Path) -> Result<Manifest, ManifestError> {
 pub fn parse(text: &str, path: &Path) -> Result<Manifest, ManifestError> {
     validate::validate(text, path)
 }
+
+#[cfg(test)]
+mod tests;
