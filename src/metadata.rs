@@ -54,6 +54,20 @@ pub enum ArtifactKind {
 }
 
 impl Artifact {
+    /// The file cargo writes for it on `triple` (the convention, shown by `plan`; `build`
+    /// reads the real path from cargo's JSON messages).
+    pub fn file_name(&self, triple: &str) -> String {
+        let stem = self.name.replace('-', "_");
+        let windows = triple.contains("windows");
+        match self.kind {
+            ArtifactKind::Cdylib if windows => format!("{stem}.dll"),
+            ArtifactKind::Cdylib if triple.contains("apple") => format!("lib{stem}.dylib"),
+            ArtifactKind::Cdylib => format!("lib{stem}.so"),
+            ArtifactKind::Bin if windows => format!("{}.exe", self.name),
+            ArtifactKind::Bin => self.name.clone(),
+        }
+    }
+
     /// How `par.toml` selects it: `cdylib` or `bin:NAME`.
     pub fn selector(&self) -> String {
         match self.kind {

@@ -11,33 +11,12 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use crate::archive::{Compression, Label};
-use crate::backend::{self, Artifact, CargoFlags, EnvSetting, Invocation, TargetContext, TargetRequest};
+use crate::backend::{self, CargoFlags, EnvSetting, Invocation, TargetContext, TargetRequest};
 use crate::env::Env;
 use crate::manifest::{BackendKind, Manifest, TargetSpec};
+use crate::metadata::Package;
 use crate::process::Cmd;
 use crate::tools::{self, Missing, Toolbox};
-
-/// The cargo package being built, as `cargo metadata` describes it.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct PackageInfo {
-    /// Package name.
-    pub name: String,
-    /// Package version.
-    pub version: String,
-    /// Its `Cargo.toml`.
-    pub manifest_path: PathBuf,
-    /// The workspace's target directory (honours `CARGO_TARGET_DIR`).
-    pub target_dir: PathBuf,
-    /// The provider artifact.
-    pub artifact: Artifact,
-}
-
-impl PackageInfo {
-    /// The package's directory.
-    pub fn dir(&self) -> &Path {
-        self.manifest_path.parent().unwrap_or(Path::new("."))
-    }
-}
 
 /// What the command line changes.
 #[derive(Debug, Clone, Default)]
@@ -70,7 +49,9 @@ pub enum PlanError {
         known: String,
     },
     /// A backend parbuild cannot drive yet.
-    #[error("target `{label}`: the `{backend}` backend is not available in this version of parbuild")]
+    #[error(
+        "target `{label}`: the `{backend}` backend is not available in this version of parbuild"
+    )]
     Unsupported {
         /// The target.
         label: String,
@@ -94,8 +75,13 @@ impl PlanError {
     /// How to fix it.
     pub fn hint(&self) -> Option<String> {
         match self {
-            Self::UnknownTarget { .. } => Some("add it under `[targets]` in par.toml, or pick one of the listed targets".to_owned()),
-            Self::Unsupported { .. } => Some("use `backend = \"zig\"` or `\"cargo\"` for this target".to_owned()),
+            Self::UnknownTarget { .. } => Some(
+                "add it under `[targets]` in par.toml, or pick one of the listed targets"
+                    .to_owned(),
+            ),
+            Self::Unsupported { .. } => {
+                Some("use `backend = \"zig\"` or `\"cargo\"` for this target".to_owned())
+            }
             Self::Host(_) => Some("is Rust installed? `rustc -vV` must work".to_owned()),
         }
     }
@@ -162,7 +148,7 @@ fn serialize_cmd<S: serde::Serializer>(cmd: &Cmd, s: S) -> Result<S::Ok, S::Erro
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Plan {
     /// The package.
-    pub package: PackageInfo,
+    pub package: Package,
     /// `wascap.ver` to sign.
     pub version: String,
     /// Cargo profile.
@@ -186,7 +172,7 @@ pub struct Plan {
 /// Makes the plan.
 pub fn make(
     manifest: &Manifest,
-    package: &PackageInfo,
+    package: &Package,
     overrides: &Overrides,
     env: &Env,
     tools: &Toolbox,
@@ -217,10 +203,15 @@ pub fn make(
     let mut drafts = Vec::new();
     for spec in selected {
         let cx = target_context(manifest, spec, &host, env);
-        let requested = overrides.backend.or(spec.backend).unwrap_or(manifest.build.backend);
+        let requested = overrides
+            .backend
+            .or(spec.backend)
+            .unwrap_or(manifest.build.backend);
         let (backend, reason) = match requested {
             BackendKind::Auto => backend::choose_auto(&spec.triple, &cx, tools),
-            BackendKind::Cargo | BackendKind::Zig => (requested, "chosen in par.toml or with --backend".to_owned()),
+            BackendKind::Cargo | BackendKind::Zig => {
+                (requested, "chosen in par.toml or with --backend".to_owned())
+            }
             other => {
                 return Err(PlanError::Unsupported {
                     label: spec.label.to_string(),
@@ -267,7 +258,11 @@ pub fn make(
             }
         }
         let inv = Invocation {
-            cwd: package.dir().to_owned(),
+            cwd: package
+                .manifest_path
+                .parent()
+                .unwrap_or(Path::new("."))
+                .to_owned(),
             manifest_path: package.manifest_path.clone(),
             package: package.name.clone(),
             artifact: package.artifact.clone(),
@@ -309,7 +304,10 @@ pub fn make(
         }
         invocations.push(InvocationPlan {
             backend: first.backend,
-            labels: members.iter().map(|&i| drafts[i].spec.label.clone()).collect(),
+            labels: members
+                .iter()
+                .map(|&i| drafts[i].spec.label.clone())
+                .collect(),
             command: backend::command(first.backend, &inv, tools),
             log,
         });
@@ -387,7 +385,10 @@ fn rustflags_env(spec: &TargetSpec, env: &Env) -> Option<EnvSetting> {
     if spec.rustflags.is_empty() {
         return None;
     }
-    let key = format!("CARGO_TARGET_{}_RUSTFLAGS", tools::target_env_key(&spec.triple));
+    let key = format!(
+        "CARGO_TARGET_{}_RUSTFLAGS",
+        tools::target_env_key(&spec.triple)
+    );
     let mut value: Vec<String> = env
         .non_empty(&key)
         .map(|v| v.split_whitespace().map(str::to_owned).collect())
@@ -407,15 +408,22 @@ fn target_context(manifest: &Manifest, spec: &TargetSpec, host: &str, env: &Env)
         .non_empty(&linker_var)
         .map(|v| (v.to_owned(), linker_var.clone()))
         .or_else(|| {
-            tools::configured_linker(&manifest.dir, env, &spec.triple)
-                .map(|(l, file)| (l, format!("target.{}.linker in {}", spec.triple, file.display())))
+            tools::configured_linker(&manifest.dir, env, &spec.triple).map(|(l, file)| {
+                (
+                    l,
+                    format!("target.{}.linker in {}", spec.triple, file.display()),
+                )
+            })
         });
     TargetContext {
         host: host.to_owned(),
         user_linker,
         user_macos_target: env.non_empty("MACOSX_DEPLOYMENT_TARGET").map(str::to_owned),
         manifest_macos_target: manifest.build.macos_deployment_target.clone(),
-        glibc: spec.glibc.clone().unwrap_or_else(|| manifest.build.glibc.clone()),
+        glibc: spec
+            .glibc
+            .clone()
+            .unwrap_or_else(|| manifest.build.glibc.clone()),
     }
 }
 
@@ -428,7 +436,10 @@ pub fn profile_dir(profile: &str) -> &str {
     }
 }
 
-fn select_targets<'a>(manifest: &'a Manifest, wanted: &[String]) -> Result<Vec<&'a TargetSpec>, PlanError> {
+fn select_targets<'a>(
+    manifest: &'a Manifest,
+    wanted: &[String],
+) -> Result<Vec<&'a TargetSpec>, PlanError> {
     if wanted.is_empty() {
         return Ok(manifest.targets.iter().collect());
     }

@@ -14,42 +14,9 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use crate::manifest::BackendKind;
+use crate::metadata::{Artifact, ArtifactKind};
 use crate::process::Cmd;
 use crate::tools::{Missing, Toolbox};
-
-/// Which artifact of the package is the provider.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-#[serde(tag = "kind", content = "name", rename_all = "lowercase")]
-pub enum Artifact {
-    /// The library, as a `cdylib`.
-    Cdylib(String),
-    /// A binary target.
-    Bin(String),
-}
-
-impl Artifact {
-    /// The cargo target name.
-    pub fn name(&self) -> &str {
-        match self {
-            Self::Cdylib(n) | Self::Bin(n) => n,
-        }
-    }
-
-    /// The file cargo writes for it on `triple` (the convention, for `plan`; `build`
-    /// reads the real path from cargo's JSON messages).
-    pub fn file_name(&self, triple: &str) -> String {
-        let stem = self.name().replace('-', "_");
-        let windows = triple.contains("windows");
-        let apple = triple.contains("apple");
-        match self {
-            Self::Cdylib(_) if windows => format!("{stem}.dll"),
-            Self::Cdylib(_) if apple => format!("lib{stem}.dylib"),
-            Self::Cdylib(_) => format!("lib{stem}.so"),
-            Self::Bin(n) if windows => format!("{n}.exe"),
-            Self::Bin(n) => n.clone(),
-        }
-    }
-}
 
 /// cargo's `--offline`, `--locked`, `--frozen`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
@@ -117,9 +84,9 @@ pub fn cargo_args(inv: &Invocation, triple_arg: impl Fn(&TargetRequest) -> Strin
         "-p".to_owned(),
         inv.package.clone(),
     ];
-    match &inv.artifact {
-        Artifact::Cdylib(_) => args.push("--lib".to_owned()),
-        Artifact::Bin(name) => args.extend(["--bin".to_owned(), name.clone()]),
+    match inv.artifact.kind {
+        ArtifactKind::Cdylib => args.push("--lib".to_owned()),
+        ArtifactKind::Bin => args.extend(["--bin".to_owned(), inv.artifact.name.clone()]),
     }
     args.extend(["--profile".to_owned(), inv.profile.clone()]);
     for t in &inv.targets {
@@ -179,7 +146,12 @@ pub struct TargetContext {
 }
 
 /// The environment `kind` adds for `triple`; never what the user already set.
-pub fn target_env(kind: BackendKind, triple: &str, cx: &TargetContext, tools: &Toolbox) -> Vec<EnvSetting> {
+pub fn target_env(
+    kind: BackendKind,
+    triple: &str,
+    cx: &TargetContext,
+    tools: &Toolbox,
+) -> Vec<EnvSetting> {
     match kind {
         BackendKind::Zig => zig::target_env(triple, cx),
         _ => cargo::target_env(triple, cx, tools),
@@ -187,7 +159,12 @@ pub fn target_env(kind: BackendKind, triple: &str, cx: &TargetContext, tools: &T
 }
 
 /// What the machine lacks to build `triple` with `kind`.
-pub fn missing(kind: BackendKind, triple: &str, cx: &TargetContext, tools: &Toolbox) -> Vec<Missing> {
+pub fn missing(
+    kind: BackendKind,
+    triple: &str,
+    cx: &TargetContext,
+    tools: &Toolbox,
+) -> Vec<Missing> {
     let mut missing: Vec<Missing> = tools.std_missing(triple).into_iter().collect();
     match kind {
         BackendKind::Zig => missing.extend(tools.zig_missing()),
@@ -199,7 +176,10 @@ pub fn missing(kind: BackendKind, triple: &str, cx: &TargetContext, tools: &Tool
 /// The backend `auto` picks for `triple`, and why.
 pub fn choose_auto(triple: &str, cx: &TargetContext, tools: &Toolbox) -> (BackendKind, String) {
     if triple == cx.host {
-        return (BackendKind::Cargo, "the host target: the host's own cargo and linker".to_owned());
+        return (
+            BackendKind::Cargo,
+            "the host target: the host's own cargo and linker".to_owned(),
+        );
     }
     if let Some((linker, origin)) = &cx.user_linker {
         return (
@@ -227,20 +207,4 @@ pub fn choose_auto(triple: &str, cx: &TargetContext, tools: &Toolbox) -> (Backen
         BackendKind::Cargo,
         "no backend found for this target; cargo needs a linker (see missing)".to_owned(),
     )
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn artifact_file_names() {
-        let lib = Artifact::Cdylib("fakepay-provider".to_owned());
-        assert_eq!(lib.file_name("x86_64-unknown-linux-gnu"), "libfakepay_provider.so");
-        assert_eq!(lib.file_name("x86_64-apple-darwin"), "libfakepay_provider.dylib");
-        assert_eq!(lib.file_name("x86_64-pc-windows-gnu"), "fakepay_provider.dll");
-        let bin = Artifact::Bin("hello-provider".to_owned());
-        assert_eq!(bin.file_name("aarch64-unknown-linux-gnu"), "hello-provider");
-        assert_eq!(bin.file_name("x86_64-pc-windows-gnu"), "hello-provider.exe");
-    }
 }

@@ -17,11 +17,11 @@ use std::time::{Duration, Instant};
 
 use cargo_metadata::Message;
 
-use super::ui::Ui;
 use super::BuildError;
+use super::ui::Ui;
 use crate::archive::Label;
-use crate::backend::Artifact;
 use crate::manifest::BackendKind;
+use crate::metadata::{Artifact, ArtifactKind};
 use crate::plan::{InvocationPlan, Plan};
 use crate::process::{self, ProcessError, interrupt};
 
@@ -68,7 +68,8 @@ pub struct Outcome {
 /// jobserver cannot be created.
 pub fn run(plan: &Plan, ui: &Ui, fail_fast: bool) -> Result<Vec<Outcome>, BuildError> {
     interrupt::install();
-    let jobserver = jobserver::Client::new(plan.jobs).map_err(|source| BuildError::Jobserver { source })?;
+    let jobserver =
+        jobserver::Client::new(plan.jobs).map_err(|source| BuildError::Jobserver { source })?;
     let failed = AtomicBool::new(false);
     let results: Vec<Vec<Outcome>> = std::thread::scope(|s| {
         let handles: Vec<_> = plan
@@ -152,7 +153,11 @@ fn run_invocation(
     let token = jobserver.acquire();
     let start = Instant::now();
     if interrupt::requested() || (fail_fast && failed.load(Ordering::SeqCst)) {
-        return inv.labels.iter().map(|l| cancelled(plan, inv, l, start.elapsed())).collect();
+        return inv
+            .labels
+            .iter()
+            .map(|l| cancelled(plan, inv, l, start.elapsed()))
+            .collect();
     }
     for (label, _) in &triples {
         ui.started(label);
@@ -163,7 +168,11 @@ fn run_invocation(
         tail: Vec::new(),
         artifacts: BTreeMap::new(),
     });
-    let lock = || state.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let lock = || {
+        state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    };
     if let Some(f) = lock().log.as_mut() {
         let _ = writeln!(f, "$ {}\n", inv.command);
     }
@@ -204,11 +213,16 @@ fn run_invocation(
     );
     drop(token);
     let elapsed = start.elapsed();
-    let st = state.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let st = state
+        .into_inner()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     let excerpt_of = |status_text: &str| {
         let errors = error_excerpt(&st.tail);
         if errors.is_empty() {
-            format!("{status_text}\n{}", process::last_lines(&st.tail.join("\n"), 12))
+            format!(
+                "{status_text}\n{}",
+                process::last_lines(&st.tail.join("\n"), 12)
+            )
         } else {
             errors
         }
@@ -225,12 +239,20 @@ fn run_invocation(
                 (Ok(_), None) if fail_fast && failed.load(Ordering::SeqCst) => Status::Cancelled,
                 (Ok(status), None) => Status::Failed {
                     excerpt: if status.success() {
-                        format!("cargo reported no `{}` artifact for `{triple}`", artifact.name())
+                        format!(
+                            "cargo reported no `{}` artifact for `{triple}`",
+                            artifact.name
+                        )
                     } else {
-                        excerpt_of(&format!("cargo failed ({})", process::describe_status(*status)))
+                        excerpt_of(&format!(
+                            "cargo failed ({})",
+                            process::describe_status(*status)
+                        ))
                     },
                 },
-                (Err(e), None) => Status::Failed { excerpt: e.to_string() },
+                (Err(e), None) => Status::Failed {
+                    excerpt: e.to_string(),
+                },
             };
             Outcome {
                 label: label.clone(),
@@ -242,7 +264,10 @@ fn run_invocation(
             }
         })
         .collect();
-    if outcomes.iter().any(|o| matches!(o.status, Status::Failed { .. })) {
+    if outcomes
+        .iter()
+        .any(|o| matches!(o.status, Status::Failed { .. }))
+    {
         failed.store(true, Ordering::SeqCst);
         if fail_fast {
             interrupt::signal_all();
@@ -262,7 +287,10 @@ fn open_log(inv: &InvocationPlan) -> Option<std::fs::File> {
 
 /// Which lanes an artifact counts for: the triple whose directory holds it, or every
 /// lane of the invocation for host artifacts (build scripts, proc-macros).
-fn lanes_of(triples: &[(Label, String)], files: &[cargo_metadata::camino::Utf8PathBuf]) -> Vec<Label> {
+fn lanes_of(
+    triples: &[(Label, String)],
+    files: &[cargo_metadata::camino::Utf8PathBuf],
+) -> Vec<Label> {
     let owner = triples.iter().find(|(_, triple)| {
         files
             .iter()
@@ -280,18 +308,18 @@ fn provider_file(
     a: &cargo_metadata::Artifact,
     triples: &[(Label, String)],
 ) -> Option<(String, PathBuf)> {
-    if a.target.name != artifact.name() {
+    if a.target.name != artifact.name {
         return None;
     }
     let kinds: Vec<String> = a.target.kind.iter().map(ToString::to_string).collect();
-    let path = match artifact {
-        Artifact::Bin(_) => {
+    let path = match artifact.kind {
+        ArtifactKind::Bin => {
             if !kinds.iter().any(|k| k == "bin") {
                 return None;
             }
             a.executable.clone()?
         }
-        Artifact::Cdylib(_) => {
+        ArtifactKind::Cdylib => {
             if !kinds.iter().any(|k| k == "cdylib") {
                 return None;
             }

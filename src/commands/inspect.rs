@@ -7,5 +7,7 @@ use super::Context;
 
 /// Runs `parbuild inspect`.
 pub fn run(_args: &InspectArgs, _ctx: &Context) -> Result<()> {
-    Err(Error::Internal { message: "`inspect` is not written yet".to_owned() })
+    Err(Error::Internal {
+        message: "`inspect` is not written yet".to_owned(),
+    })
 }

@@ -7,5 +7,7 @@ use super::Context;
 
 /// Runs `parbuild keys …`.
 pub fn run(_cmd: &KeysCommand, _ctx: &Context) -> Result<()> {
-    Err(Error::Internal { message: "`keys` is not written yet".to_owned() })
+    Err(Error::Internal {
+        message: "`keys` is not written yet".to_owned(),
+    })
 }

@@ -7,5 +7,7 @@ use super::Context;
 
 /// Runs `parbuild pack`.
 pub fn run(_args: &PackArgs, _ctx: &Context) -> Result<()> {
-    Err(Error::Internal { message: "`pack` is not written yet".to_owned() })
+    Err(Error::Internal {
+        message: "`pack` is not written yet".to_owned(),
+    })
 }

@@ -7,5 +7,7 @@ use super::Context;
 
 /// Runs `parbuild verify`.
 pub fn run(_args: &VerifyArgs, _ctx: &Context) -> Result<()> {
-    Err(Error::Internal { message: "`verify` is not written yet".to_owned() })
+    Err(Error::Internal {
+        message: "`verify` is not written yet".to_owned(),
+    })
 }

@@ -86,8 +86,6 @@ pub enum BackendKind {
     Cross,
     /// `docker run`/`podman run` of a named image, cargo inside.
     Container,
-    /// Stub binaries without a compiler (tests and dry runs).
-    Fake,
 }
 
 impl BackendKind {
@@ -99,7 +97,6 @@ impl BackendKind {
             Self::Zig => "zig",
             Self::Cross => "cross",
             Self::Container => "container",
-            Self::Fake => "fake",
         }
     }
 }

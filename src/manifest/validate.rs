@@ -523,7 +523,7 @@ impl Cx<'_> {
     }
 }
 
-/// `auto`, `cargo`, `zig`, `cross`, `container` (and the hidden `fake`).
+/// `auto`, `cargo`, `zig`, `cross`, `container`.
 pub fn parse_backend(text: &str) -> Option<BackendKind> {
     Some(match text {
         "auto" => BackendKind::Auto,
@@ -531,7 +531,6 @@ pub fn parse_backend(text: &str) -> Option<BackendKind> {
         "zig" => BackendKind::Zig,
         "cross" => BackendKind::Cross,
         "container" => BackendKind::Container,
-        "fake" => BackendKind::Fake,
         _ => return None,
     })
 }

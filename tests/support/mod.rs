@@ -4,7 +4,7 @@
 //! Also holds the gate for tests that need external tools: without the tool the test
 //! says why it skips; with `PARBUILD_TEST_REQUIRE_TOOLS=1` (CI) a missing tool fails it.
 
-#![allow(dead_code, clippy::disallowed_methods)] // each test binary uses part of it; tests may read env
+#![allow(dead_code, clippy::disallowed_methods, clippy::print_stderr)] // each test binary uses part of it; tests may read env
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
@@ -179,7 +179,13 @@ impl Run {
     /// Runs and asserts the exit code.
     pub fn code(self, code: i32) -> Outcome {
         let out = self.output();
-        assert_eq!(out.code, Some(code), "unexpected exit code\n--- stdout\n{}\n--- stderr\n{}", out.stdout, out.stderr);
+        assert_eq!(
+            out.code,
+            Some(code),
+            "unexpected exit code\n--- stdout\n{}\n--- stderr\n{}",
+            out.stdout,
+            out.stderr
+        );
         out
     }
 }
@@ -285,7 +291,9 @@ pub fn binary_info(bytes: &[u8]) -> BinaryInfo {
 /// Loads an archive's bytes with the real wasmCloud loader (provider-archive 0.16) and
 /// checks its token with wascap; returns the loaded archive.
 pub fn load_with_wasmcloud(bytes: &[u8]) -> provider_archive::ProviderArchive {
-    let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
     let par = rt
         .block_on(provider_archive::ProviderArchive::try_load(bytes))
         .expect("provider-archive 0.16 loads the archive");
