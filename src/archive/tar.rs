@@ -133,6 +133,8 @@ pub struct TarReader<R> {
     left: u64,
     /// Padding after the current entry.
     pad: usize,
+    /// Headers read so far.
+    headers: u64,
 }
 
 /// Reading failed: either the bytes are not tar, or the stream below failed.
@@ -157,7 +159,12 @@ fn bad(msg: impl Into<String>) -> ReadFailure {
 impl<R: Read> TarReader<R> {
     /// A reader over a decompressed tar stream.
     pub fn new(inner: R) -> Self {
-        Self { inner, left: 0, pad: 0 }
+        Self {
+            inner,
+            left: 0,
+            pad: 0,
+            headers: 0,
+        }
     }
 
     /// The stream below (to check what follows the end marker).
@@ -192,7 +199,11 @@ impl<R: Read> TarReader<R> {
                 }
                 return Ok(None);
             }
+            if self.headers == 0 && check_checksum(&block).is_err() {
+                return Err(bad("not a tar archive (the first block is not a valid tar header)"));
+            }
             check_checksum(&block)?;
+            self.headers += 1;
             let size = parse_number(&block[124..136]).ok_or_else(|| bad("a header has an invalid size field"))?;
             let flag = block[156];
             match flag {

@@ -142,13 +142,28 @@ pub fn verify_scan(scan: &Scan, opts: &VerifyOptions) -> VerifyReport {
     ));
     checks.push(check("key-types", claims.as_ref().map_err(no_claims).and_then(|c| key_types(c))));
     checks.push(check("validity", claims.as_ref().map_err(no_claims).and_then(|c| validity(c, opts.now))));
-    checks.push(check("entries", entries(&scan.entries)));
+    let incomplete = (scan.stream_error.is_some() || scan.tar_error.is_some())
+        .then(|| "the archive could not be read to the end, so not every entry was seen".to_owned());
+    checks.push(check(
+        "entries",
+        match &incomplete {
+            Some(why) => Err(why.clone()),
+            None if scan.entries.is_empty() => Err("the archive has no entries".to_owned()),
+            None => entries(&scan.entries),
+        },
+    ));
     let hashes = match &claims {
         Ok(c) => c.wascap.as_ref().map(|w| &w.target_hashes).ok_or_else(|| "no `wascap.target_hashes`".to_owned()),
         Err(e) => Err(no_claims(e)),
     };
     checks.push(check("hashes", hashes.and_then(|h| hash_check(&scan.entries, h))));
-    checks.push(check("binaries", binaries(&scan.entries)));
+    checks.push(check(
+        "binaries",
+        match &incomplete {
+            Some(why) => Err(why.clone()),
+            None => binaries(&scan.entries),
+        },
+    ));
     for (name, pin, actual) in [
         ("issuer-pin", &opts.issuer, claims.as_ref().ok().map(|c| c.iss.as_str())),
         ("subject-pin", &opts.subject, claims.as_ref().ok().map(|c| c.sub.as_str())),
