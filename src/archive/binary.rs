@@ -45,7 +45,11 @@ fn expected_cpu(arch: &str) -> Option<(u16, bool, Option<u32>, Option<u16>)> {
         "x86_64" => (elf::EM_X86_64, true, Some(macho::CPU_TYPE_X86_64), Some(pe::IMAGE_FILE_MACHINE_AMD64)),
         "aarch64" => (elf::EM_AARCH64, true, Some(macho::CPU_TYPE_ARM64), Some(pe::IMAGE_FILE_MACHINE_ARM64)),
         "x86" => (elf::EM_386, false, Some(macho::CPU_TYPE_X86), Some(pe::IMAGE_FILE_MACHINE_I386)),
-        "arm" => (elf::EM_ARM, false, Some(macho::CPU_TYPE_ARM), Some(pe::IMAGE_FILE_MACHINE_ARMNT)),
+        // `armv7` and friends are not what hosts look up (`Label::lookup_warning`), but the
+        // binary is still a 32-bit ARM one.
+        a if a == "arm" || a.starts_with("armv") || a == "armhf" => {
+            (elf::EM_ARM, false, Some(macho::CPU_TYPE_ARM), Some(pe::IMAGE_FILE_MACHINE_ARMNT))
+        }
         "riscv64" => (elf::EM_RISCV, true, None, None),
         "riscv32" => (elf::EM_RISCV, false, None, None),
         "powerpc64" => (elf::EM_PPC64, true, None, None),
@@ -187,6 +191,7 @@ pub(crate) mod tests {
         assert_eq!(check(&label("x86_64-linux"), &elf(elf::EM_X86_64, true)), Ok(()));
         assert_eq!(check(&label("aarch64-linux"), &elf(elf::EM_AARCH64, true)), Ok(()));
         assert_eq!(check(&label("arm-linux"), &elf(elf::EM_ARM, false)), Ok(()));
+        assert_eq!(check(&label("armv7-linux"), &elf(elf::EM_ARM, false)), Ok(()));
         assert!(check(&label("x86_64-linux"), &elf(elf::EM_AARCH64, true)).unwrap_err().contains("another CPU"));
         assert!(check(&label("x86_64-linux"), &elf(elf::EM_X86_64, false)).is_err(), "class matters");
         assert_eq!(check(&label("aarch64-macos"), &macho64(macho::CPU_TYPE_ARM64)), Ok(()));

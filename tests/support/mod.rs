@@ -240,3 +240,88 @@ fn copy_dir(src: &Path, dst: &Path) {
         }
     }
 }
+
+// ---- Archive helpers (binaries small enough to pack in a debug build in milliseconds).
+
+/// ELF `e_machine` values used by the tests.
+pub const EM_X86_64: u16 = 62;
+/// AArch64.
+pub const EM_AARCH64: u16 = 183;
+/// 32-bit ARM.
+pub const EM_ARM: u16 = 40;
+
+/// A tiny ELF executable image (a valid header plus some bytes) for `machine`.
+pub fn elf_binary(machine: u16, is64: bool) -> Vec<u8> {
+    let mut h = vec![0u8; 64];
+    h[..4].copy_from_slice(b"\x7fELF");
+    h[4] = if is64 { 2 } else { 1 };
+    h[5] = 1;
+    h[6] = 1;
+    h[16] = 2;
+    h[18..20].copy_from_slice(&machine.to_le_bytes());
+    h[20] = 1;
+    h.extend(std::iter::repeat_n(0xAB, 300));
+    h
+}
+
+/// A tiny thin Mach-O 64 image for CPU type `cpu` (x86_64: `0x0100_0007`, arm64: `0x0100_000C`).
+pub fn macho64_binary(cpu: u32) -> Vec<u8> {
+    let mut h = vec![0u8; 32];
+    h[..4].copy_from_slice(&0xfeed_facf_u32.to_le_bytes());
+    h[4..8].copy_from_slice(&cpu.to_le_bytes());
+    h[12..16].copy_from_slice(&2u32.to_le_bytes());
+    h.extend(std::iter::repeat_n(0xCD, 200));
+    h
+}
+
+/// A tiny PE32+ image for `machine` (x86_64: `0x8664`).
+pub fn pe64_binary(machine: u16) -> Vec<u8> {
+    let mut h = vec![0u8; 512];
+    h[..2].copy_from_slice(b"MZ");
+    h[0x3c..0x40].copy_from_slice(&0x80u32.to_le_bytes());
+    h[0x80..0x84].copy_from_slice(b"PE\0\0");
+    h[0x84..0x86].copy_from_slice(&machine.to_le_bytes());
+    h[0x94..0x96].copy_from_slice(&240u16.to_le_bytes());
+    h[0x98..0x9a].copy_from_slice(&0x20bu16.to_le_bytes());
+    h
+}
+
+impl Project {
+    /// Writes the test account and service seeds to `acct.nk` and `svc.nk` and returns
+    /// the flags that use them.
+    pub fn test_keys(&self) -> [String; 4] {
+        self.file("acct.nk", ACCOUNT_SEED);
+        self.file("svc.nk", SERVICE_SEED);
+        ["--issuer".into(), "acct.nk".into(), "--subject".into(), "svc.nk".into()]
+    }
+
+    /// Writes an x86_64-linux and an aarch64-linux binary and returns `--target` flags.
+    pub fn two_binaries(&self) -> [String; 4] {
+        self.file("bin/x86", elf_binary(EM_X86_64, true));
+        self.file("bin/arm64", elf_binary(EM_AARCH64, true));
+        [
+            "--target".into(),
+            "x86_64-linux=bin/x86".into(),
+            "--target".into(),
+            "aarch64-linux=bin/arm64".into(),
+        ]
+    }
+
+    /// `parbuild pack` of [`Project::two_binaries`] with the test keys, reproducible,
+    /// plus `extra` flags.
+    pub fn pack(&self, extra: &[&str]) -> Run {
+        let mut args: Vec<String> = vec!["pack".into(), "--name".into(), "Example".into(), "--vendor".into(), "acme".into()];
+        args.extend(self.two_binaries());
+        args.extend(self.test_keys());
+        args.extend(extra.iter().map(|s| (*s).to_owned()));
+        self.parbuild(args).env("SOURCE_DATE_EPOCH", "1700000000")
+    }
+}
+
+impl Run {
+    /// Appends more arguments.
+    pub fn args_from<S: AsRef<std::ffi::OsStr>>(mut self, args: &[S]) -> Self {
+        self.cmd.args(args);
+        self
+    }
+}
