@@ -141,9 +141,12 @@ pub fn scan_reader(input: impl std::io::BufRead, opts: &ReadOptions) -> Scan {
             }
             Err(ReadFailure::Tar(e)) => {
                 scan.tar_error = Some(e.0);
-                // Still decompress the rest, so a broken gzip stream is named as such.
-                if let Err(e) = tar.into_inner().finish() {
-                    scan.stream_error = Some(stream_message(&e));
+                // Still decompress the rest, so a broken gzip stream (or a second
+                // member, which is why the tar looks cut) is named as such.
+                match tar.into_inner().finish() {
+                    Ok(None) => {}
+                    Ok(Some(trailing)) => scan.stream_error = Some(trailing),
+                    Err(e) => scan.stream_error = Some(stream_message(&e)),
                 }
                 return scan;
             }

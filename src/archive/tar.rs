@@ -182,6 +182,13 @@ impl<R: Read> TarReader<R> {
         loop {
             let mut block = [0u8; BLOCK];
             let got = read_full(&mut self.inner, &mut block)?;
+            if self.headers == 0 && got < BLOCK {
+                return Err(bad(if got == 0 {
+                    "the file is empty: not a tar archive"
+                } else {
+                    "not a tar archive (shorter than one 512-byte header)"
+                }));
+            }
             if got == 0 {
                 return Err(bad("the archive ends without an end-of-archive marker (truncated?)"));
             }
