@@ -32,7 +32,8 @@ impl Format {
 /// The format an OS runs.
 fn format_for_os(os: &str) -> Option<Format> {
     Some(match os {
-        "linux" | "android" | "freebsd" | "netbsd" | "openbsd" | "dragonfly" | "solaris" | "illumos" => Format::Elf,
+        "linux" | "android" | "freebsd" | "netbsd" | "openbsd" | "dragonfly" | "solaris"
+        | "illumos" => Format::Elf,
         "macos" | "ios" => Format::MachO,
         "windows" => Format::Pe,
         _ => return None,
@@ -42,14 +43,32 @@ fn format_for_os(os: &str) -> Option<Format> {
 /// What the headers must say for an arch: (ELF machine, ELF 64-bit, Mach-O CPU, PE machine).
 fn expected_cpu(arch: &str) -> Option<(u16, bool, Option<u32>, Option<u16>)> {
     Some(match arch {
-        "x86_64" => (elf::EM_X86_64, true, Some(macho::CPU_TYPE_X86_64), Some(pe::IMAGE_FILE_MACHINE_AMD64)),
-        "aarch64" => (elf::EM_AARCH64, true, Some(macho::CPU_TYPE_ARM64), Some(pe::IMAGE_FILE_MACHINE_ARM64)),
-        "x86" => (elf::EM_386, false, Some(macho::CPU_TYPE_X86), Some(pe::IMAGE_FILE_MACHINE_I386)),
+        "x86_64" => (
+            elf::EM_X86_64,
+            true,
+            Some(macho::CPU_TYPE_X86_64),
+            Some(pe::IMAGE_FILE_MACHINE_AMD64),
+        ),
+        "aarch64" => (
+            elf::EM_AARCH64,
+            true,
+            Some(macho::CPU_TYPE_ARM64),
+            Some(pe::IMAGE_FILE_MACHINE_ARM64),
+        ),
+        "x86" => (
+            elf::EM_386,
+            false,
+            Some(macho::CPU_TYPE_X86),
+            Some(pe::IMAGE_FILE_MACHINE_I386),
+        ),
         // `armv7` and friends are not what hosts look up (`Label::lookup_warning`), but the
         // binary is still a 32-bit ARM one.
-        a if a == "arm" || a.starts_with("armv") || a == "armhf" => {
-            (elf::EM_ARM, false, Some(macho::CPU_TYPE_ARM), Some(pe::IMAGE_FILE_MACHINE_ARMNT))
-        }
+        a if a == "arm" || a.starts_with("armv") || a == "armhf" => (
+            elf::EM_ARM,
+            false,
+            Some(macho::CPU_TYPE_ARM),
+            Some(pe::IMAGE_FILE_MACHINE_ARMNT),
+        ),
         "riscv64" => (elf::EM_RISCV, true, None, None),
         "riscv32" => (elf::EM_RISCV, false, None, None),
         "powerpc64" => (elf::EM_PPC64, true, None, None),
@@ -66,27 +85,48 @@ fn expected_cpu(arch: &str) -> Option<(u16, bool, Option<u32>, Option<u16>)> {
 /// Checks that `head` (the first bytes of the binary stored under `label`) is an
 /// executable of the label's format and CPU. `Err` says what is wrong.
 pub fn check(label: &Label, head: &[u8]) -> Result<(), String> {
-    let want_format = format_for_os(label.os())
-        .ok_or_else(|| format!("unknown OS `{}` in `{label}`: cannot tell which executable format it runs", label.os()))?;
-    let (em, elf64, mach_cpu, pe_machine) = expected_cpu(label.arch())
-        .ok_or_else(|| format!("unknown architecture `{}` in `{label}`: cannot check the CPU", label.arch()))?;
-    let kind = FileKind::parse(head).map_err(|_| "not an executable (no ELF, Mach-O or PE header)".to_owned())?;
+    let want_format = format_for_os(label.os()).ok_or_else(|| {
+        format!(
+            "unknown OS `{}` in `{label}`: cannot tell which executable format it runs",
+            label.os()
+        )
+    })?;
+    let (em, elf64, mach_cpu, pe_machine) = expected_cpu(label.arch()).ok_or_else(|| {
+        format!(
+            "unknown architecture `{}` in `{label}`: cannot check the CPU",
+            label.arch()
+        )
+    })?;
+    let kind = FileKind::parse(head)
+        .map_err(|_| "not an executable (no ELF, Mach-O or PE header)".to_owned())?;
     let (found_format, found_cpu) = match kind {
         FileKind::Elf32 | FileKind::Elf64 => {
-            let machine = elf_machine(head, kind == FileKind::Elf64).ok_or("a truncated or corrupt ELF header")?;
+            let machine = elf_machine(head, kind == FileKind::Elf64)
+                .ok_or("a truncated or corrupt ELF header")?;
             let ok = machine == em && (kind == FileKind::Elf64) == elf64;
             let class = if kind == FileKind::Elf64 { "64" } else { "32" };
-            (Format::Elf, ok.then_some(()).ok_or(format!("ELF{class} machine {machine}")))
+            (
+                Format::Elf,
+                ok.then_some(())
+                    .ok_or(format!("ELF{class} machine {machine}")),
+            )
         }
         FileKind::MachO32 | FileKind::MachO64 | FileKind::MachOFat32 | FileKind::MachOFat64 => {
             let cpus = macho_cpus(head, kind).ok_or("a truncated or corrupt Mach-O header")?;
             let ok = mach_cpu.is_some_and(|c| cpus.contains(&c));
-            (Format::MachO, ok.then_some(()).ok_or(format!("Mach-O CPU type(s) {cpus:?}")))
+            (
+                Format::MachO,
+                ok.then_some(())
+                    .ok_or(format!("Mach-O CPU type(s) {cpus:?}")),
+            )
         }
         FileKind::Pe32 | FileKind::Pe64 => {
             let machine = pe_machine_of(head).ok_or("a truncated or corrupt PE header")?;
             let ok = pe_machine == Some(machine);
-            (Format::Pe, ok.then_some(()).ok_or(format!("PE machine {machine:#06x}")))
+            (
+                Format::Pe,
+                ok.then_some(()).ok_or(format!("PE machine {machine:#06x}")),
+            )
         }
         _ => return Err("not an ELF, Mach-O or PE executable".to_owned()),
     };
@@ -188,24 +228,73 @@ pub(crate) mod tests {
 
     #[test]
     fn matches_and_mismatches() {
-        assert_eq!(check(&label("x86_64-linux"), &elf(elf::EM_X86_64, true)), Ok(()));
-        assert_eq!(check(&label("aarch64-linux"), &elf(elf::EM_AARCH64, true)), Ok(()));
+        assert_eq!(
+            check(&label("x86_64-linux"), &elf(elf::EM_X86_64, true)),
+            Ok(())
+        );
+        assert_eq!(
+            check(&label("aarch64-linux"), &elf(elf::EM_AARCH64, true)),
+            Ok(())
+        );
         assert_eq!(check(&label("arm-linux"), &elf(elf::EM_ARM, false)), Ok(()));
-        assert_eq!(check(&label("armv7-linux"), &elf(elf::EM_ARM, false)), Ok(()));
-        assert!(check(&label("x86_64-linux"), &elf(elf::EM_AARCH64, true)).unwrap_err().contains("another CPU"));
-        assert!(check(&label("x86_64-linux"), &elf(elf::EM_X86_64, false)).is_err(), "class matters");
-        assert_eq!(check(&label("aarch64-macos"), &macho64(macho::CPU_TYPE_ARM64)), Ok(()));
+        assert_eq!(
+            check(&label("armv7-linux"), &elf(elf::EM_ARM, false)),
+            Ok(())
+        );
+        assert!(
+            check(&label("x86_64-linux"), &elf(elf::EM_AARCH64, true))
+                .unwrap_err()
+                .contains("another CPU")
+        );
+        assert!(
+            check(&label("x86_64-linux"), &elf(elf::EM_X86_64, false)).is_err(),
+            "class matters"
+        );
+        assert_eq!(
+            check(&label("aarch64-macos"), &macho64(macho::CPU_TYPE_ARM64)),
+            Ok(())
+        );
         assert!(check(&label("x86_64-macos"), &macho64(macho::CPU_TYPE_ARM64)).is_err());
-        assert_eq!(check(&label("x86_64-windows"), &pe64(pe::IMAGE_FILE_MACHINE_AMD64)), Ok(()));
-        assert!(check(&label("aarch64-windows"), &pe64(pe::IMAGE_FILE_MACHINE_AMD64)).is_err());
+        assert_eq!(
+            check(
+                &label("x86_64-windows"),
+                &pe64(pe::IMAGE_FILE_MACHINE_AMD64)
+            ),
+            Ok(())
+        );
+        assert!(
+            check(
+                &label("aarch64-windows"),
+                &pe64(pe::IMAGE_FILE_MACHINE_AMD64)
+            )
+            .is_err()
+        );
         let e = check(&label("x86_64-macos"), &elf(elf::EM_X86_64, true)).unwrap_err();
         assert!(e.contains("ELF") && e.contains("Mach-O"), "{e}");
-        assert!(check(&label("x86_64-linux"), b"#!/bin/sh\necho hi\n").unwrap_err().contains("not an executable"));
-        assert!(check(&label("x86_64-plan9"), &elf(elf::EM_X86_64, true)).unwrap_err().contains("unknown OS"));
-        assert!(check(&label("vax-linux"), &elf(elf::EM_X86_64, true)).unwrap_err().contains("unknown architecture"));
+        assert!(
+            check(&label("x86_64-linux"), b"#!/bin/sh\necho hi\n")
+                .unwrap_err()
+                .contains("not an executable")
+        );
+        assert!(
+            check(&label("x86_64-plan9"), &elf(elf::EM_X86_64, true))
+                .unwrap_err()
+                .contains("unknown OS")
+        );
+        assert!(
+            check(&label("vax-linux"), &elf(elf::EM_X86_64, true))
+                .unwrap_err()
+                .contains("unknown architecture")
+        );
         for n in 0..70 {
-            let _ = check(&label("x86_64-linux"), &elf(elf::EM_X86_64, true)[..n.min(64)]);
-            let _ = check(&label("x86_64-windows"), &pe64(pe::IMAGE_FILE_MACHINE_AMD64)[..n.min(512)]);
+            let _ = check(
+                &label("x86_64-linux"),
+                &elf(elf::EM_X86_64, true)[..n.min(64)],
+            );
+            let _ = check(
+                &label("x86_64-windows"),
+                &pe64(pe::IMAGE_FILE_MACHINE_AMD64)[..n.min(512)],
+            );
         }
     }
 
@@ -213,6 +302,9 @@ pub(crate) mod tests {
     fn this_test_binary_is_host_native() {
         let exe = std::fs::read(std::env::current_exe().unwrap()).unwrap();
         let host = format!("{}-{}", std::env::consts::ARCH, std::env::consts::OS);
-        assert_eq!(check(&label(&host), &exe[..HEAD_LEN.min(exe.len())]), Ok(()));
+        assert_eq!(
+            check(&label(&host), &exe[..HEAD_LEN.min(exe.len())]),
+            Ok(())
+        );
     }
 }

@@ -92,7 +92,10 @@ impl Wascap {
     /// Back to metadata (an absent name reads as wasmCloud's `Unnamed Provider`).
     pub fn meta(&self) -> ProviderMeta {
         ProviderMeta {
-            name: self.name.clone().unwrap_or_else(|| "Unnamed Provider".to_owned()),
+            name: self
+                .name
+                .clone()
+                .unwrap_or_else(|| "Unnamed Provider".to_owned()),
             vendor: self.vendor.clone(),
             version: self.ver.clone(),
             revision: self.rev,
@@ -138,10 +141,12 @@ pub fn base62_id(bytes: &[u8]) -> String {
 /// Uppercase hex, as `data_encoding::HEXUPPER` writes hashes.
 pub fn hex_upper(bytes: &[u8]) -> String {
     use std::fmt::Write as _;
-    bytes.iter().fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
-        let _ = write!(s, "{b:02X}");
-        s
-    })
+    bytes
+        .iter()
+        .fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
+            let _ = write!(s, "{b:02X}");
+            s
+        })
 }
 
 #[cfg(test)]
@@ -165,7 +170,10 @@ mod tests {
             iss: "A".into(),
             sub: "V".into(),
             nbf: None,
-            wascap: Some(Wascap::new(&meta, BTreeMap::from([("b-x".into(), "H".into()), ("a-x".into(), "G".into())]))),
+            wascap: Some(Wascap::new(
+                &meta,
+                BTreeMap::from([("b-x".into(), "H".into()), ("a-x".into(), "G".into())]),
+            )),
             wascap_revision: Some(WASCAP_REVISION),
         };
         assert_eq!(
@@ -177,7 +185,11 @@ mod tests {
         assert_eq!(jti.len(), 22);
         let mut other = claims.clone();
         other.jti = "different".into();
-        assert_eq!(other.content_jti(), jti, "the jti itself does not feed the id");
+        assert_eq!(
+            other.content_jti(),
+            jti,
+            "the jti itself does not feed the id"
+        );
         other.iat = 6;
         assert_ne!(other.content_jti(), jti);
     }

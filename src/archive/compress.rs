@@ -130,7 +130,9 @@ impl<R: BufRead> Decoder<R> {
         let inner = match compression {
             Compression::Gzip => DecoderInner::Gzip(flate2::bufread::GzDecoder::new(input)),
             Compression::None => DecoderInner::None(input),
-            Compression::Zstd => DecoderInner::Zstd(zstd::stream::read::Decoder::with_buffer(input)?.single_frame()),
+            Compression::Zstd => {
+                DecoderInner::Zstd(zstd::stream::read::Decoder::with_buffer(input)?.single_frame())
+            }
         };
         Ok((
             Self {
@@ -156,14 +158,24 @@ impl<R: BufRead> Decoder<R> {
             nonzero |= buf[..n].iter().any(|&b| b != 0);
         }
         let (mut rest, what) = match self.inner {
-            DecoderInner::Gzip(d) => (d.into_inner(), "a second gzip member or other data after the gzip stream"),
-            DecoderInner::Zstd(d) => (d.finish(), "a second zstd frame or other data after the zstd stream"),
+            DecoderInner::Gzip(d) => (
+                d.into_inner(),
+                "a second gzip member or other data after the gzip stream",
+            ),
+            DecoderInner::Zstd(d) => (
+                d.finish(),
+                "a second zstd frame or other data after the zstd stream",
+            ),
             DecoderInner::None(_) => {
-                return Ok(nonzero.then(|| "non-zero data after the end-of-archive marker".to_owned()));
+                return Ok(
+                    nonzero.then(|| "non-zero data after the end-of-archive marker".to_owned())
+                );
             }
         };
         if nonzero {
-            return Ok(Some("non-zero data after the end-of-archive marker".to_owned()));
+            return Ok(Some(
+                "non-zero data after the end-of-archive marker".to_owned(),
+            ));
         }
         Ok((!rest.fill_buf()?.is_empty()).then(|| what.to_owned()))
     }
@@ -181,7 +193,10 @@ impl<R: BufRead> Read for Decoder<R> {
         };
         self.produced += n as u64;
         if self.produced > self.cap {
-            return Err(io::Error::other(format!("{CAP_MESSAGE} of {} bytes", self.cap)));
+            return Err(io::Error::other(format!(
+                "{CAP_MESSAGE} of {} bytes",
+                self.cap
+            )));
         }
         Ok(n)
     }
@@ -216,7 +231,11 @@ mod tests {
         for c in [Compression::Gzip, Compression::None, Compression::Zstd] {
             let bytes = encode(c, b"abcd\0\0\0\0");
             assert_eq!(Compression::detect(&bytes), c);
-            assert_eq!(decode(&bytes, 100).unwrap(), (b"abcd".to_vec(), None), "{c:?}");
+            assert_eq!(
+                decode(&bytes, 100).unwrap(),
+                (b"abcd".to_vec(), None),
+                "{c:?}"
+            );
             let mut twice = bytes.clone();
             twice.extend_from_slice(&encode(c, b"\0"));
             let trailing = decode(&twice, 100).unwrap().1;

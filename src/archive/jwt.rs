@@ -22,7 +22,10 @@ pub fn encode(claims: &Claims, issuer: &nkeys::KeyPair) -> Result<String, nkeys:
         URL_SAFE_NO_PAD.encode(claims.to_json())
     );
     let signature = issuer.sign(signing_input.as_bytes())?;
-    Ok(format!("{signing_input}.{}", URL_SAFE_NO_PAD.encode(signature)))
+    Ok(format!(
+        "{signing_input}.{}",
+        URL_SAFE_NO_PAD.encode(signature)
+    ))
 }
 
 /// A token taken apart, each part kept as found so that every check can report on it.
@@ -42,7 +45,10 @@ pub struct Decoded {
 pub fn decode(token: &str) -> Decoded {
     let parts: Vec<&str> = token.split('.').collect();
     if parts.len() != 3 {
-        let why = format!("a token has 3 parts separated by `.`, this one has {}", parts.len());
+        let why = format!(
+            "a token has 3 parts separated by `.`, this one has {}",
+            parts.len()
+        );
         return Decoded {
             header: Err(why.clone()),
             claims: Err(why.clone()),
@@ -50,16 +56,23 @@ pub fn decode(token: &str) -> Decoded {
             signature: Err(why),
         };
     }
-    let header = b64(parts[0], "header").and_then(|b| String::from_utf8(b).map_err(|_| "the header is not UTF-8".to_owned()));
+    let header = b64(parts[0], "header")
+        .and_then(|b| String::from_utf8(b).map_err(|_| "the header is not UTF-8".to_owned()));
     let payload_bytes = b64(parts[1], "payload");
-    let payload = payload_bytes.as_ref().ok().and_then(|b| serde_json::from_slice(b).ok());
+    let payload = payload_bytes
+        .as_ref()
+        .ok()
+        .and_then(|b| serde_json::from_slice(b).ok());
     let claims = payload_bytes.and_then(|b| {
-        serde_json::from_slice::<Claims>(&b).map_err(|e| format!("the payload is not valid claims: {e}"))
+        serde_json::from_slice::<Claims>(&b)
+            .map_err(|e| format!("the payload is not valid claims: {e}"))
     });
     let signature = match (&claims, b64(parts[2], "signature")) {
         (_, Err(e)) => Err(e),
         (_, Ok(sig)) if sig.is_empty() => Err("the signature is empty".to_owned()),
-        (Err(_), _) => Err("the payload cannot be read, so there is no issuer to check against".to_owned()),
+        (Err(_), _) => {
+            Err("the payload cannot be read, so there is no issuer to check against".to_owned())
+        }
         (Ok(c), Ok(sig)) => verify(&c.iss, parts[0], parts[1], &sig),
     };
     Decoded {
@@ -77,7 +90,8 @@ fn b64(part: &str, what: &str) -> Result<Vec<u8>, String> {
 }
 
 fn verify(iss: &str, header: &str, payload: &str, sig: &[u8]) -> Result<(), String> {
-    let key = nkeys::KeyPair::from_public_key(iss).map_err(|e| format!("issuer `{iss}` is not a public key: {e}"))?;
+    let key = nkeys::KeyPair::from_public_key(iss)
+        .map_err(|e| format!("issuer `{iss}` is not a public key: {e}"))?;
     key.verify(format!("{header}.{payload}").as_bytes(), sig)
         .map_err(|_| format!("the signature does not verify against issuer `{iss}`"))
 }
@@ -115,14 +129,29 @@ mod tests {
 
     #[test]
     fn malformed_tokens_never_panic() {
-        for t in ["", ".", "..", "a.b.c", "a.b.c.d", "eyJ.eyJ.", "\u{0}.\u{ff}.x", "====.==.="] {
+        for t in [
+            "",
+            ".",
+            "..",
+            "a.b.c",
+            "a.b.c.d",
+            "eyJ.eyJ.",
+            "\u{0}.\u{ff}.x",
+            "====.==.=",
+        ] {
             let d = decode(t);
             assert!(d.signature.is_err(), "{t}");
         }
         let kp = nkeys::KeyPair::from_seed(SEED).unwrap();
         let token = encode(&claims(&kp.public_key()), &kp).unwrap();
         let (head, _) = token.rsplit_once('.').unwrap();
-        assert_eq!(decode(&format!("{head}.")).signature.unwrap_err(), "the signature is empty");
-        assert!(decode(&format!("{token}==")).signature.is_err(), "padding is rejected");
+        assert_eq!(
+            decode(&format!("{head}.")).signature.unwrap_err(),
+            "the signature is empty"
+        );
+        assert!(
+            decode(&format!("{token}==")).signature.is_err(),
+            "padding is rejected"
+        );
     }
 }

@@ -15,7 +15,10 @@ use sha2::{Digest, Sha256};
 
 use super::claims::hex_upper;
 use super::tar::{EntryKind, ReadFailure, TarReader};
-use super::{ArchiveError, CLAIMS_ENTRY, Compression, Label, ProviderMeta, WORLD_ENTRY, binary, compress, jwt};
+use super::{
+    ArchiveError, CLAIMS_ENTRY, Compression, Label, ProviderMeta, WORLD_ENTRY, binary, compress,
+    jwt,
+};
 
 /// The largest claims entry read (a config schema can be large, a token of megabytes is not).
 pub const MAX_CLAIMS: u64 = 4 << 20;
@@ -188,7 +191,8 @@ fn next_entry<R: Read>(tar: &mut TarReader<R>, scan: &mut Scan) -> Result<bool, 
         head: Vec::new(),
         complete: false,
     };
-    let is_claims = entry.kind == EntryKind::File && entry.name == CLAIMS_ENTRY && scan.token.is_none();
+    let is_claims =
+        entry.kind == EntryKind::File && entry.name == CLAIMS_ENTRY && scan.token.is_none();
     let mut claims_bytes = Vec::new();
     let mut hasher = Sha256::new();
     let mut buf = vec![0u8; 64 * 1024];
@@ -213,7 +217,10 @@ fn next_entry<R: Read>(tar: &mut TarReader<R>, scan: &mut Scan) -> Result<bool, 
     entry.complete = true;
     if is_claims {
         scan.token = Some(if entry.size > MAX_CLAIMS {
-            Err(format!("`claims.jwt` is {} bytes, more than the {MAX_CLAIMS} allowed", entry.size))
+            Err(format!(
+                "`claims.jwt` is {} bytes, more than the {MAX_CLAIMS} allowed",
+                entry.size
+            ))
         } else {
             String::from_utf8(claims_bytes).map_err(|_| "`claims.jwt` is not UTF-8 text".to_owned())
         });
@@ -227,7 +234,11 @@ fn next_entry<R: Read>(tar: &mut TarReader<R>, scan: &mut Scan) -> Result<bool, 
 /// Writes the targets and WIT package of the archive at `path` into `dir` as
 /// `<label>.bin` and `world.wasm` (for re-packing with `--from`; verify it first).
 /// Returns the files written.
-pub fn extract_file(path: &Path, dir: &Path, opts: &ReadOptions) -> Result<Vec<(Role, PathBuf)>, ArchiveError> {
+pub fn extract_file(
+    path: &Path,
+    dir: &Path,
+    opts: &ReadOptions,
+) -> Result<Vec<(Role, PathBuf)>, ArchiveError> {
     let file = File::open(path).map_err(|source| ArchiveError::Open {
         path: path.to_owned(),
         source,
@@ -236,7 +247,8 @@ pub fn extract_file(path: &Path, dir: &Path, opts: &ReadOptions) -> Result<Vec<(
         path: path.to_owned(),
         reason,
     };
-    let (decoder, _) = compress::Decoder::new(BufReader::new(file), opts.max_unpacked).map_err(|e| broken(stream_message(&e)))?;
+    let (decoder, _) = compress::Decoder::new(BufReader::new(file), opts.max_unpacked)
+        .map_err(|e| broken(stream_message(&e)))?;
     let mut tar = TarReader::new(decoder);
     let mut written: Vec<(Role, PathBuf)> = Vec::new();
     let fail = |e: ReadFailure| match e {
@@ -336,7 +348,9 @@ pub fn inspect_scan(path: &Path, scan: &Scan) -> Result<Inspection, ArchiveError
         Some(Ok(t)) => t.clone(),
     };
     let decoded = jwt::decode(&token);
-    let claims = decoded.claims.map_err(|e| unreadable(format!("its claims cannot be read: {e}")))?;
+    let claims = decoded
+        .claims
+        .map_err(|e| unreadable(format!("its claims cannot be read: {e}")))?;
     let wascap = claims
         .wascap
         .clone()
@@ -360,7 +374,9 @@ pub fn inspect_scan(path: &Path, scan: &Scan) -> Result<Inspection, ArchiveError
     let header_ok = decoded.header.as_deref() == Ok(jwt::HEADER);
     let signature_error = match (&decoded.signature, header_ok) {
         (Err(e), _) => Some(e.clone()),
-        (Ok(()), false) => Some("the token header is not wascap's `{\"typ\":\"jwt\",\"alg\":\"Ed25519\"}`".to_owned()),
+        (Ok(()), false) => Some(
+            "the token header is not wascap's `{\"typ\":\"jwt\",\"alg\":\"Ed25519\"}`".to_owned(),
+        ),
         (Ok(()), true) => None,
     };
     Ok(Inspection {

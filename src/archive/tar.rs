@@ -28,7 +28,10 @@ pub fn gnu_header(name: &str, size: u64) -> io::Result<[u8; BLOCK]> {
     h[..bytes.len()].copy_from_slice(bytes);
     // mode, uid, gid stay all NUL (offsets 100..124), as in `Header::new_gnu()`.
     if size >= 0o100_000_000_000 {
-        return Err(io::Error::new(io::ErrorKind::InvalidInput, "entry larger than 8 GiB"));
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "entry larger than 8 GiB",
+        ));
     }
     write_octal(&mut h[124..136], size);
     write_octal(&mut h[136..148], 0);
@@ -190,10 +193,14 @@ impl<R: Read> TarReader<R> {
                 }));
             }
             if got == 0 {
-                return Err(bad("the archive ends without an end-of-archive marker (truncated?)"));
+                return Err(bad(
+                    "the archive ends without an end-of-archive marker (truncated?)",
+                ));
             }
             if got < BLOCK {
-                return Err(bad("the archive ends in the middle of a header (truncated)"));
+                return Err(bad(
+                    "the archive ends in the middle of a header (truncated)",
+                ));
             }
             if block.iter().all(|&b| b == 0) {
                 if long_name.is_some() || pax_path.is_some() || pax_size.is_some() {
@@ -207,16 +214,21 @@ impl<R: Read> TarReader<R> {
                 return Ok(None);
             }
             if self.headers == 0 && check_checksum(&block).is_err() {
-                return Err(bad("not a tar archive (the first block is not a valid tar header)"));
+                return Err(bad(
+                    "not a tar archive (the first block is not a valid tar header)",
+                ));
             }
             check_checksum(&block)?;
             self.headers += 1;
-            let size = parse_number(&block[124..136]).ok_or_else(|| bad("a header has an invalid size field"))?;
+            let size = parse_number(&block[124..136])
+                .ok_or_else(|| bad("a header has an invalid size field"))?;
             let flag = block[156];
             match flag {
                 b'x' | b'g' | b'L' | b'K' => {
                     if size > MAX_META {
-                        return Err(bad(format!("an extended header of {size} bytes is larger than allowed")));
+                        return Err(bad(format!(
+                            "an extended header of {size} bytes is larger than allowed"
+                        )));
                     }
                     let data = self.read_meta(size)?;
                     match flag {
@@ -226,8 +238,9 @@ impl<R: Read> TarReader<R> {
                                 match key.as_str() {
                                     "path" => pax_path = Some(value),
                                     "size" => {
-                                        pax_size =
-                                            Some(value.parse().map_err(|_| bad("a PAX `size` record is not a number"))?);
+                                        pax_size = Some(value.parse().map_err(|_| {
+                                            bad("a PAX `size` record is not a number")
+                                        })?);
                                     }
                                     _ => {}
                                 }
@@ -239,7 +252,9 @@ impl<R: Read> TarReader<R> {
                 }
                 _ => {
                     let size = pax_size.unwrap_or(size);
-                    let name = pax_path.or(long_name).unwrap_or_else(|| header_name(&block));
+                    let name = pax_path
+                        .or(long_name)
+                        .unwrap_or_else(|| header_name(&block));
                     let kind = match flag {
                         0 | b'0' | b'7' => EntryKind::File,
                         b'5' => EntryKind::Directory,
@@ -249,7 +264,10 @@ impl<R: Read> TarReader<R> {
                     };
                     // Directories and links carry no data even if the size field says so,
                     // as GNU tar reads them; everything else has `size` bytes of data.
-                    let data = if matches!(kind, EntryKind::Directory | EntryKind::HardLink | EntryKind::Symlink) {
+                    let data = if matches!(
+                        kind,
+                        EntryKind::Directory | EntryKind::HardLink | EntryKind::Symlink
+                    ) {
                         0
                     } else {
                         size
@@ -271,7 +289,9 @@ impl<R: Read> TarReader<R> {
         let want = usize::try_from(self.left.min(buf.len() as u64)).unwrap_or(buf.len());
         let n = self.inner.read(&mut buf[..want])?;
         if n == 0 {
-            return Err(bad("the archive ends in the middle of an entry (truncated)"));
+            return Err(bad(
+                "the archive ends in the middle of an entry (truncated)",
+            ));
         }
         self.left -= n as u64;
         Ok(n)
@@ -284,7 +304,9 @@ impl<R: Read> TarReader<R> {
             let pad = self.pad;
             self.pad = 0;
             if read_full(&mut self.inner, &mut buf[..pad])? < pad {
-                return Err(bad("the archive ends in the padding of an entry (truncated)"));
+                return Err(bad(
+                    "the archive ends in the padding of an entry (truncated)",
+                ));
             }
         }
         Ok(())
@@ -322,16 +344,25 @@ pub fn read_full(r: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
 }
 
 fn check_checksum(block: &[u8; BLOCK]) -> Result<(), ReadFailure> {
-    let stored = parse_number(&block[148..156]).ok_or_else(|| bad("a header has an invalid checksum field"))?;
+    let stored = parse_number(&block[148..156])
+        .ok_or_else(|| bad("a header has an invalid checksum field"))?;
     let sum: u64 = block
         .iter()
         .enumerate()
-        .map(|(i, &b)| if (148..156).contains(&i) { u64::from(b' ') } else { u64::from(b) })
+        .map(|(i, &b)| {
+            if (148..156).contains(&i) {
+                u64::from(b' ')
+            } else {
+                u64::from(b)
+            }
+        })
         .sum();
     if stored == sum {
         Ok(())
     } else {
-        Err(bad("a header checksum does not match (corrupt or not a tar archive)"))
+        Err(bad(
+            "a header checksum does not match (corrupt or not a tar archive)",
+        ))
     }
 }
 
@@ -347,7 +378,11 @@ fn parse_number(field: &[u8]) -> Option<u64> {
         }
         return Some(v);
     }
-    let text = field.iter().copied().skip_while(|&b| b == b' ').take_while(|&b| b != 0 && b != b' ');
+    let text = field
+        .iter()
+        .copied()
+        .skip_while(|&b| b == b' ')
+        .take_while(|&b| b != 0 && b != b' ');
     let mut v: u64 = 0;
     let mut any = false;
     for b in text {
@@ -381,7 +416,10 @@ fn header_name(block: &[u8; BLOCK]) -> String {
 fn parse_pax(mut data: &[u8]) -> Result<Vec<(String, String)>, ReadFailure> {
     let mut out = Vec::new();
     while !data.is_empty() && data[0] != 0 {
-        let space = data.iter().position(|&b| b == b' ').ok_or_else(|| bad("a PAX record has no length"))?;
+        let space = data
+            .iter()
+            .position(|&b| b == b' ')
+            .ok_or_else(|| bad("a PAX record has no length"))?;
         let len: usize = std::str::from_utf8(&data[..space])
             .ok()
             .and_then(|s| s.parse().ok())
@@ -390,7 +428,10 @@ fn parse_pax(mut data: &[u8]) -> Result<Vec<(String, String)>, ReadFailure> {
             return Err(bad("a PAX record is malformed"));
         }
         let record = &data[space + 1..len - 1];
-        let eq = record.iter().position(|&b| b == b'=').ok_or_else(|| bad("a PAX record has no `=`"))?;
+        let eq = record
+            .iter()
+            .position(|&b| b == b'=')
+            .ok_or_else(|| bad("a PAX record has no `=`"))?;
         out.push((
             String::from_utf8_lossy(&record[..eq]).into_owned(),
             String::from_utf8_lossy(&record[eq + 1..]).into_owned(),
@@ -416,7 +457,10 @@ mod tests {
         assert_eq!(&h[257..265], b"ustar  \0");
         let mut r = TarReader::new(&h[..]);
         assert_eq!(r.next_header().unwrap().unwrap().size, 733);
-        assert!(matches!(r.read_data(&mut [0u8; 8]), Err(ReadFailure::Tar(_))), "no data: truncated");
+        assert!(
+            matches!(r.read_data(&mut [0u8; 8]), Err(ReadFailure::Tar(_))),
+            "no data: truncated"
+        );
     }
 
     #[test]
@@ -427,7 +471,10 @@ mod tests {
         assert_eq!(out.len(), 4 * BLOCK);
         let mut r = TarReader::new(&out[..]);
         let h = r.next_header().unwrap().unwrap();
-        assert_eq!((h.name.as_str(), h.kind, h.size), ("a.bin", EntryKind::File, 3));
+        assert_eq!(
+            (h.name.as_str(), h.kind, h.size),
+            ("a.bin", EntryKind::File, 3)
+        );
         let mut buf = [0u8; 10];
         assert_eq!(r.read_data(&mut buf).unwrap(), 3);
         assert!(r.next_header().unwrap().is_none());
@@ -444,7 +491,10 @@ mod tests {
         assert_eq!(parse_number(b"\0\0\0\0"), None);
         assert_eq!(parse_number(&[0x80, 0, 0, 1, 0]), Some(256));
         assert_eq!(parse_number(b"9"), None);
-        assert_eq!(parse_pax(b"13 path=a.bi\n").unwrap(), [("path".into(), "a.bi".into())]);
+        assert_eq!(
+            parse_pax(b"13 path=a.bi\n").unwrap(),
+            [("path".into(), "a.bi".into())]
+        );
         assert!(parse_pax(b"99 path=x\n").is_err());
     }
 }

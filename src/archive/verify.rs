@@ -50,8 +50,12 @@ impl VerifyReport {
 
     /// The failed checks as `name: detail; …`.
     pub fn failures(&self) -> String {
-        let failed: Vec<String> =
-            self.checks.iter().filter(|c| !c.ok).map(|c| format!("{}: {}", c.name, c.detail)).collect();
+        let failed: Vec<String> = self
+            .checks
+            .iter()
+            .filter(|c| !c.ok)
+            .map(|c| format!("{}: {}", c.name, c.detail))
+            .collect();
         failed.join("; ")
     }
 }
@@ -70,8 +74,16 @@ pub fn verify_file(path: &Path, opts: &VerifyOptions) -> Result<VerifyReport, Ar
 
 fn check(name: &'static str, result: Result<String, String>) -> Check {
     match result {
-        Ok(detail) => Check { name, ok: true, detail },
-        Err(detail) => Check { name, ok: false, detail },
+        Ok(detail) => Check {
+            name,
+            ok: true,
+            detail,
+        },
+        Err(detail) => Check {
+            name,
+            ok: false,
+            detail,
+        },
     }
 }
 
@@ -84,7 +96,10 @@ pub fn verify_scan(scan: &Scan, opts: &VerifyOptions) -> VerifyReport {
             Some(e) => Err(e.clone()),
             None => Ok(match scan.compression {
                 Compression::Gzip => "one gzip member, CRC and length intact".to_owned(),
-                Compression::Zstd => "one zstd frame, checksum intact (parbuild-only; hosts load gzip or tar)".to_owned(),
+                Compression::Zstd => {
+                    "one zstd frame, checksum intact (parbuild-only; hosts load gzip or tar)"
+                        .to_owned()
+                }
                 Compression::None => "plain tar".to_owned(),
             }),
         },
@@ -94,7 +109,10 @@ pub fn verify_scan(scan: &Scan, opts: &VerifyOptions) -> VerifyReport {
         match (&scan.tar_error, &scan.stream_error) {
             (Some(e), _) => Err(e.clone()),
             (None, Some(_)) => Err("not read to the end: the stream below failed".to_owned()),
-            (None, None) => Ok(format!("{} entries, end-of-archive marker present", scan.entries.len())),
+            (None, None) => Ok(format!(
+                "{} entries, end-of-archive marker present",
+                scan.entries.len()
+            )),
         },
     ));
 
@@ -109,7 +127,11 @@ pub fn verify_scan(scan: &Scan, opts: &VerifyOptions) -> VerifyReport {
     };
     let no_claims = |_: &String| "no readable claims to check".to_owned();
 
-    let claims_entries = scan.entries.iter().filter(|e| e.looks_like_claims()).count();
+    let claims_entries = scan
+        .entries
+        .iter()
+        .filter(|e| e.looks_like_claims())
+        .count();
     checks.push(check(
         "claims",
         if claims_entries > 1 {
@@ -128,7 +150,10 @@ pub fn verify_scan(scan: &Scan, opts: &VerifyOptions) -> VerifyReport {
             Err(e) => Err(no_claims(e)),
             Ok(d) => match &d.header {
                 Ok(h) if h == jwt::HEADER => Ok(h.clone()),
-                Ok(h) => Err(format!("header is `{h}`, expected exactly `{}`", jwt::HEADER)),
+                Ok(h) => Err(format!(
+                    "header is `{h}`, expected exactly `{}`",
+                    jwt::HEADER
+                )),
                 Err(e) => Err(e.clone()),
             },
         },
@@ -137,13 +162,29 @@ pub fn verify_scan(scan: &Scan, opts: &VerifyOptions) -> VerifyReport {
         "signature",
         match &decoded {
             Err(e) => Err(no_claims(e)),
-            Ok(d) => d.signature.clone().map(|()| "Ed25519 signature by the issuer is valid".to_owned()),
+            Ok(d) => d
+                .signature
+                .clone()
+                .map(|()| "Ed25519 signature by the issuer is valid".to_owned()),
         },
     ));
-    checks.push(check("key-types", claims.as_ref().map_err(no_claims).and_then(|c| key_types(c))));
-    checks.push(check("validity", claims.as_ref().map_err(no_claims).and_then(|c| validity(c, opts.now))));
-    let incomplete = (scan.stream_error.is_some() || scan.tar_error.is_some())
-        .then(|| "the archive could not be read to the end, so not every entry was seen".to_owned());
+    checks.push(check(
+        "key-types",
+        claims
+            .as_ref()
+            .map_err(no_claims)
+            .and_then(|c| key_types(c)),
+    ));
+    checks.push(check(
+        "validity",
+        claims
+            .as_ref()
+            .map_err(no_claims)
+            .and_then(|c| validity(c, opts.now)),
+    ));
+    let incomplete = (scan.stream_error.is_some() || scan.tar_error.is_some()).then(|| {
+        "the archive could not be read to the end, so not every entry was seen".to_owned()
+    });
     checks.push(check(
         "entries",
         match &incomplete {
@@ -153,10 +194,17 @@ pub fn verify_scan(scan: &Scan, opts: &VerifyOptions) -> VerifyReport {
         },
     ));
     let hashes = match &claims {
-        Ok(c) => c.wascap.as_ref().map(|w| &w.target_hashes).ok_or_else(|| "no `wascap.target_hashes`".to_owned()),
+        Ok(c) => c
+            .wascap
+            .as_ref()
+            .map(|w| &w.target_hashes)
+            .ok_or_else(|| "no `wascap.target_hashes`".to_owned()),
         Err(e) => Err(no_claims(e)),
     };
-    checks.push(check("hashes", hashes.and_then(|h| hash_check(&scan.entries, h))));
+    checks.push(check(
+        "hashes",
+        hashes.and_then(|h| hash_check(&scan.entries, h)),
+    ));
     checks.push(check(
         "binaries",
         match &incomplete {
@@ -165,8 +213,16 @@ pub fn verify_scan(scan: &Scan, opts: &VerifyOptions) -> VerifyReport {
         },
     ));
     for (name, pin, actual) in [
-        ("issuer-pin", &opts.issuer, claims.as_ref().ok().map(|c| c.iss.as_str())),
-        ("subject-pin", &opts.subject, claims.as_ref().ok().map(|c| c.sub.as_str())),
+        (
+            "issuer-pin",
+            &opts.issuer,
+            claims.as_ref().ok().map(|c| c.iss.as_str()),
+        ),
+        (
+            "subject-pin",
+            &opts.subject,
+            claims.as_ref().ok().map(|c| c.sub.as_str()),
+        ),
     ] {
         if let Some(pin) = pin {
             checks.push(check(
@@ -186,15 +242,22 @@ pub fn verify_scan(scan: &Scan, opts: &VerifyOptions) -> VerifyReport {
 }
 
 fn key_types(c: &Claims) -> Result<String, String> {
-    let role = |key: &str, want: nkeys::KeyPairType, what: &str, letter: char| match nkeys::KeyPair::from_public_key(key) {
-        Ok(kp) if kp.key_pair_type() == want => Ok(()),
-        Ok(_) => Err(format!("`{key}` is not {what} (`{letter}…`)")),
-        Err(e) => Err(format!("`{key}` is not a valid public key: {e}")),
+    let role = |key: &str, want: nkeys::KeyPairType, what: &str, letter: char| {
+        match nkeys::KeyPair::from_public_key(key) {
+            Ok(kp) if kp.key_pair_type() == want => Ok(()),
+            Ok(_) => Err(format!("`{key}` is not {what} (`{letter}…`)")),
+            Err(e) => Err(format!("`{key}` is not a valid public key: {e}")),
+        }
     };
-    let iss = role(&c.iss, nkeys::KeyPairType::Account, "an account key", 'A').map_err(|e| format!("issuer {e}"));
-    let sub = role(&c.sub, nkeys::KeyPairType::Service, "a service key", 'V').map_err(|e| format!("subject {e}"));
+    let iss = role(&c.iss, nkeys::KeyPairType::Account, "an account key", 'A')
+        .map_err(|e| format!("issuer {e}"));
+    let sub = role(&c.sub, nkeys::KeyPairType::Service, "a service key", 'V')
+        .map_err(|e| format!("subject {e}"));
     match (iss, sub) {
-        (Ok(()), Ok(())) => Ok(format!("issuer `{}` is an account, subject `{}` a service", c.iss, c.sub)),
+        (Ok(()), Ok(())) => Ok(format!(
+            "issuer `{}` is an account, subject `{}` a service",
+            c.iss, c.sub
+        )),
         (Err(a), Err(b)) => Err(format!("{a}; {b}")),
         (Err(e), _) | (_, Err(e)) => Err(e),
     }
@@ -255,17 +318,28 @@ fn hash_check(entries: &[Entry], claimed: &BTreeMap<String, String>) -> Result<S
         };
         match claimed.get(&key) {
             None => problems.push(format!("`{}` has no hash in the claims", e.name)),
-            Some(_) if !e.complete => problems.push(format!("`{}` could not be read completely", e.name)),
+            Some(_) if !e.complete => {
+                problems.push(format!("`{}` could not be read completely", e.name))
+            }
             Some(h) if *h != e.sha256 => {
-                problems.push(format!("`{}` has SHA-256 {} but the claims say {h}", e.name, e.sha256));
+                problems.push(format!(
+                    "`{}` has SHA-256 {} but the claims say {h}",
+                    e.name, e.sha256
+                ));
             }
             Some(_) => {}
         }
         present.push(key);
     }
     for key in claimed.keys().filter(|k| !present.contains(k)) {
-        let entry = if key == WORLD_ENTRY { key.clone() } else { format!("{key}.bin") };
-        problems.push(format!("the claims list `{key}` but there is no `{entry}` entry"));
+        let entry = if key == WORLD_ENTRY {
+            key.clone()
+        } else {
+            format!("{key}.bin")
+        };
+        problems.push(format!(
+            "the claims list `{key}` but there is no `{entry}` entry"
+        ));
     }
     if claimed.is_empty() {
         problems.push("the claims list no targets".to_owned());
@@ -295,7 +369,9 @@ fn binaries(entries: &[Entry]) -> Result<String, String> {
         }
     }
     if problems.is_empty() {
-        Ok(format!("{checked} binaries match the format and CPU of their labels"))
+        Ok(format!(
+            "{checked} binaries match the format and CPU of their labels"
+        ))
     } else {
         Err(problems.join("; "))
     }

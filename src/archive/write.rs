@@ -13,8 +13,8 @@ use sha2::{Digest, Sha256};
 
 use super::claims::{WASCAP_REVISION, hex_upper};
 use super::{
-    ArchiveError, CLAIMS_ENTRY, Claims, Compression, Label, ProviderMeta, VerifyOptions, VerifyReport, WORLD_ENTRY, Wascap,
-    binary, compress::Encoder, jwt, tar, verify_file,
+    ArchiveError, CLAIMS_ENTRY, Claims, Compression, Label, ProviderMeta, VerifyOptions,
+    VerifyReport, WORLD_ENTRY, Wascap, binary, compress::Encoder, jwt, tar, verify_file,
 };
 
 /// Where the `jti` comes from.
@@ -91,10 +91,23 @@ fn read_err(what: &str, path: &Path, source: std::io::Error) -> ArchiveError {
 }
 
 /// Pass 1: size, hash and first bytes of a file, streaming.
-fn hash_input(entry: String, label: String, path: &Path, what: &str) -> Result<Input, ArchiveError> {
+fn hash_input(
+    entry: String,
+    label: String,
+    path: &Path,
+    what: &str,
+) -> Result<Input, ArchiveError> {
     let mut file = File::open(path).map_err(|e| read_err(what, path, e))?;
-    if file.metadata().map_err(|e| read_err(what, path, e))?.is_dir() {
-        return Err(read_err(what, path, std::io::Error::other("it is a directory")));
+    if file
+        .metadata()
+        .map_err(|e| read_err(what, path, e))?
+        .is_dir()
+    {
+        return Err(read_err(
+            what,
+            path,
+            std::io::Error::other("it is a directory"),
+        ));
     }
     let mut hasher = Sha256::new();
     let mut head = Vec::new();
@@ -133,7 +146,9 @@ fn prepare(spec: &WriteSpec<'_>) -> Result<(Vec<Input>, Claims, String), Archive
             expected: "an account key (`A…`)",
         });
     }
-    if !nkeys::KeyPair::from_public_key(spec.subject).is_ok_and(|k| k.key_pair_type() == nkeys::KeyPairType::Service) {
+    if !nkeys::KeyPair::from_public_key(spec.subject)
+        .is_ok_and(|k| k.key_pair_type() == nkeys::KeyPairType::Service)
+    {
         return Err(ArchiveError::WrongKeyType {
             role: "subject",
             public: spec.subject.to_owned(),
@@ -149,12 +164,25 @@ fn prepare(spec: &WriteSpec<'_>) -> Result<(Vec<Input>, Claims, String), Archive
     }
     let mut inputs = Vec::new();
     if let Some(world) = spec.world {
-        inputs.push(hash_input(WORLD_ENTRY.to_owned(), WORLD_ENTRY.to_owned(), world, "the WIT package")?);
+        inputs.push(hash_input(
+            WORLD_ENTRY.to_owned(),
+            WORLD_ENTRY.to_owned(),
+            world,
+            "the WIT package",
+        )?);
     }
     for (label, path) in sorted {
-        inputs.push(hash_input(label.entry_name(), label.to_string(), path, &format!("the binary for `{label}`"))?);
+        inputs.push(hash_input(
+            label.entry_name(),
+            label.to_string(),
+            path,
+            &format!("the binary for `{label}`"),
+        )?);
     }
-    let hashes: BTreeMap<String, String> = inputs.iter().map(|i| (i.label.clone(), i.sha256.clone())).collect();
+    let hashes: BTreeMap<String, String> = inputs
+        .iter()
+        .map(|i| (i.label.clone(), i.sha256.clone()))
+        .collect();
     let mut claims = Claims {
         exp: None,
         jti: String::new(),
@@ -169,19 +197,41 @@ fn prepare(spec: &WriteSpec<'_>) -> Result<(Vec<Input>, Claims, String), Archive
         Jti::FromContent => claims.content_jti(),
         Jti::Given(j) => j.clone(),
     };
-    let token = jwt::encode(&claims, spec.issuer).map_err(|e| ArchiveError::Sign { detail: e.to_string() })?;
+    let token = jwt::encode(&claims, spec.issuer).map_err(|e| ArchiveError::Sign {
+        detail: e.to_string(),
+    })?;
     Ok((inputs, claims, token))
 }
 
 /// Pass 2: the tar stream into `out`, each input re-hashed while it is copied.
-fn write_stream<W: Write>(out: W, spec: &WriteSpec<'_>, inputs: &[Input], token: &str) -> Result<W, WriteFailure> {
+fn write_stream<W: Write>(
+    out: W,
+    spec: &WriteSpec<'_>,
+    inputs: &[Input],
+    token: &str,
+) -> Result<W, WriteFailure> {
     let mut enc = Encoder::new(out, spec.compression)?;
-    tar::write_entry(&mut enc, CLAIMS_ENTRY, token.len() as u64, &mut token.as_bytes(), |_| {})?;
+    tar::write_entry(
+        &mut enc,
+        CLAIMS_ENTRY,
+        token.len() as u64,
+        &mut token.as_bytes(),
+        |_| {},
+    )?;
     for input in inputs {
-        let mut file = File::open(&input.path).map_err(|_| WriteFailure::Changed(input.path.clone()))?;
+        let mut file =
+            File::open(&input.path).map_err(|_| WriteFailure::Changed(input.path.clone()))?;
         let mut hasher = Sha256::new();
-        tar::write_entry(&mut enc, &input.entry, input.size, &mut file, |chunk| hasher.update(chunk))
-            .map_err(|e| if e.kind() == std::io::ErrorKind::UnexpectedEof { WriteFailure::Changed(input.path.clone()) } else { e.into() })?;
+        tar::write_entry(&mut enc, &input.entry, input.size, &mut file, |chunk| {
+            hasher.update(chunk)
+        })
+        .map_err(|e| {
+            if e.kind() == std::io::ErrorKind::UnexpectedEof {
+                WriteFailure::Changed(input.path.clone())
+            } else {
+                e.into()
+            }
+        })?;
         let mut extra = [0u8; 1];
         if file.read(&mut extra)? != 0 || hex_upper(&hasher.finalize()) != input.sha256 {
             return Err(WriteFailure::Changed(input.path.clone()));
@@ -211,7 +261,11 @@ fn written(inputs: Vec<Input>, claims: Claims, token: String, size: u64) -> Writ
             size: i.size,
             sha256: i.sha256,
         };
-        if i.entry == WORLD_ENTRY { world = Some(entry) } else { targets.push(entry) }
+        if i.entry == WORLD_ENTRY {
+            world = Some(entry)
+        } else {
+            targets.push(entry)
+        }
     }
     Written {
         claims,
@@ -226,7 +280,10 @@ fn written(inputs: Vec<Input>, claims: Claims, token: String, size: u64) -> Writ
 /// for callers that verify themselves).
 pub fn write_to<W: Write>(out: W, spec: &WriteSpec<'_>) -> Result<(W, Written), ArchiveError> {
     let (inputs, claims, token) = prepare(spec)?;
-    let mut counter = CountingWriter { inner: out, count: 0 };
+    let mut counter = CountingWriter {
+        inner: out,
+        count: 0,
+    };
     counter = write_stream(counter, spec, &inputs, &token).map_err(|e| match e {
         WriteFailure::Changed(path) => ArchiveError::InputChanged { path },
         WriteFailure::Io(source) => ArchiveError::Write {
@@ -258,20 +315,28 @@ impl<W: Write> Write for CountingWriter<W> {
 /// against its label first, the archive goes to a temporary file beside `dest`, is
 /// verified with `verify` (every check, CPU included) and only then renamed over `dest`.
 /// On any failure nothing is left behind and an existing `dest` is untouched.
-pub fn write_file(dest: &Path, spec: &WriteSpec<'_>, verify: &VerifyOptions) -> Result<(Written, VerifyReport), ArchiveError> {
+pub fn write_file(
+    dest: &Path,
+    spec: &WriteSpec<'_>,
+    verify: &VerifyOptions,
+) -> Result<(Written, VerifyReport), ArchiveError> {
     let dir = match dest.parent() {
         Some(p) if p.as_os_str().is_empty() => Path::new("."),
         Some(p) => p,
         None => Path::new("."),
     };
     if !dir.is_dir() {
-        return Err(ArchiveError::OutputDir { path: dir.to_owned() });
+        return Err(ArchiveError::OutputDir {
+            path: dir.to_owned(),
+        });
     }
     let (inputs, claims, token) = prepare(spec)?;
     for input in &inputs {
         if input.entry == WORLD_ENTRY {
             if !input.head.starts_with(b"\0asm") {
-                return Err(ArchiveError::NotWasm { path: input.path.clone() });
+                return Err(ArchiveError::NotWasm {
+                    path: input.path.clone(),
+                });
             }
         } else if let Ok(label) = Label::parse(&input.label)
             && let Err(detail) = binary::check(&label, &input.head)
@@ -287,7 +352,9 @@ pub fn write_file(dest: &Path, spec: &WriteSpec<'_>, verify: &VerifyOptions) -> 
         path: dest.to_owned(),
         source,
     };
-    let file_name = dest.file_name().map_or_else(|| "archive".into(), |n| n.to_string_lossy().into_owned());
+    let file_name = dest
+        .file_name()
+        .map_or_else(|| "archive".into(), |n| n.to_string_lossy().into_owned());
     let temp = tempfile::Builder::new()
         .prefix(&format!(".{file_name}."))
         .suffix(".tmp")
@@ -298,7 +365,10 @@ pub fn write_file(dest: &Path, spec: &WriteSpec<'_>, verify: &VerifyOptions) -> 
         WriteFailure::Changed(path) => ArchiveError::InputChanged { path },
         WriteFailure::Io(source) => write_err(source),
     })?;
-    out.into_inner().map_err(|e| write_err(e.into_error()))?.sync_all().map_err(write_err)?;
+    out.into_inner()
+        .map_err(|e| write_err(e.into_error()))?
+        .sync_all()
+        .map_err(write_err)?;
     let report = verify_file(temp.path(), verify)?;
     if !report.ok() {
         return Err(ArchiveError::SelfCheck {
@@ -311,193 +381,13 @@ pub fn write_file(dest: &Path, spec: &WriteSpec<'_>, verify: &VerifyOptions) -> 
     {
         use std::os::unix::fs::PermissionsExt as _;
         // tempfile creates 0600; an archive is not a secret.
-        std::fs::set_permissions(temp.path(), std::fs::Permissions::from_mode(0o644)).map_err(write_err)?;
+        std::fs::set_permissions(temp.path(), std::fs::Permissions::from_mode(0o644))
+            .map_err(write_err)?;
     }
     temp.persist(dest).map_err(|e| write_err(e.error))?;
     Ok((written(inputs, claims, token, size), report))
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::archive::scan::scan_reader;
-    use crate::archive::verify::verify_scan;
-    use crate::archive::{ReadOptions, jwt};
-
-    const ACCOUNT_SEED: &str = "SAABCEIRCEIRCEIRCEIRCEIRCEIRCEIRCEIRCEIRCEIRCEIRCEIRCEN4YE";
-    const SERVICE_PUB: &str = "VCQJVJPUPJTVTABP7FK7RXBNFIKKLSM5EO7JP6DECJ77SOBUKWSPAVJZ";
-
-    fn vector(name: &str) -> PathBuf {
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/spec/vectors").join(name)
-    }
-
-    fn vector_inputs(dir: &Path) -> (ProviderMeta, Vec<(Label, PathBuf)>) {
-        let mut binaries = Vec::new();
-        // Given in reverse order: the writer sorts.
-        for label in ["x86_64-linux", "aarch64-linux"] {
-            let path = dir.join(label);
-            std::fs::write(&path, format!("example {label} provider binary\n")).unwrap();
-            binaries.push((Label::parse(label).unwrap(), path));
-        }
-        let meta = ProviderMeta {
-            name: "Example Provider".into(),
-            vendor: "acme".into(),
-            version: Some("1.2.3".into()),
-            revision: Some(7),
-            capid: None,
-            config_schema: None,
-        };
-        (meta, binaries)
-    }
-
-    #[test]
-    fn reproduces_the_golden_vector() {
-        let dir = tempfile::tempdir().unwrap();
-        let (meta, binaries) = vector_inputs(dir.path());
-        let issuer = nkeys::KeyPair::from_seed(ACCOUNT_SEED).unwrap();
-        let spec = WriteSpec {
-            meta: &meta,
-            binaries: &binaries,
-            world: None,
-            compression: Compression::None,
-            issuer: &issuer,
-            subject: SERVICE_PUB,
-            iat: 1_700_000_000,
-            jti: Jti::Given("Kq3vX9ZbT1mN8pLw2RcY4d".into()),
-        };
-        let (bytes, written) = write_to(Vec::new(), &spec).unwrap();
-        let golden: serde_json::Value =
-            serde_json::from_slice(&std::fs::read(vector("vector.json")).unwrap()).unwrap();
-        assert_eq!(written.token, golden["jwt"].as_str().unwrap());
-        assert_eq!(written.claims.to_json(), golden["payload_json"].as_str().unwrap());
-        assert_eq!(bytes, std::fs::read(vector("vector.par")).unwrap(), "tar differs from vector.par");
-        assert_eq!(written.size, 4608);
-
-        // The capid variant.
-        let capid_meta = ProviderMeta {
-            capid: Some("wasmcloud:example".into()),
-            ..meta.clone()
-        };
-        let (_, written) = write_to(Vec::new(), &WriteSpec { meta: &capid_meta, ..spec }).unwrap();
-        assert_eq!(written.token, golden["capid_jwt"].as_str().unwrap());
-    }
-
-    #[test]
-    fn round_trip_every_compression_and_deterministic_jti() {
-        let dir = tempfile::tempdir().unwrap();
-        let (meta, binaries) = vector_inputs(dir.path());
-        let issuer = nkeys::KeyPair::from_seed(ACCOUNT_SEED).unwrap();
-        for compression in [Compression::Gzip, Compression::None, Compression::Zstd] {
-            let spec = WriteSpec {
-                meta: &meta,
-                binaries: &binaries,
-                world: None,
-                compression,
-                issuer: &issuer,
-                subject: SERVICE_PUB,
-                iat: 1,
-                jti: Jti::FromContent,
-            };
-            let (a, wa) = write_to(Vec::new(), &spec).unwrap();
-            let (b, _) = write_to(Vec::new(), &spec).unwrap();
-            assert_eq!(a, b, "{compression:?}: same inputs, same bytes");
-            assert_eq!(wa.claims.jti.len(), 22);
-            let scan = scan_reader(&a[..], &ReadOptions { max_unpacked: 1 << 20 });
-            assert_eq!(scan.compression, compression);
-            let report = verify_scan(
-                &scan,
-                &VerifyOptions {
-                    max_unpacked: 1 << 20,
-                    issuer: Some(issuer.public_key()),
-                    subject: Some(SERVICE_PUB.into()),
-                    now: 2,
-                },
-            );
-            // Text "binaries": only the CPU check fails.
-            let failed: Vec<&str> = report.checks.iter().filter(|c| !c.ok).map(|c| c.name).collect();
-            assert_eq!(failed, ["binaries"], "{report:#?}");
-            let decoded = jwt::decode(&wa.token);
-            assert!(decoded.signature.is_ok());
-        }
-    }
-
-    #[test]
-    fn rejects_bad_specs() {
-        let dir = tempfile::tempdir().unwrap();
-        let (meta, binaries) = vector_inputs(dir.path());
-        let issuer = nkeys::KeyPair::from_seed(ACCOUNT_SEED).unwrap();
-        let service = nkeys::KeyPair::new_service();
-        let spec = WriteSpec {
-            meta: &meta,
-            binaries: &binaries,
-            world: None,
-            compression: Compression::None,
-            issuer: &issuer,
-            subject: SERVICE_PUB,
-            iat: 1,
-            jti: Jti::FromContent,
-        };
-        let err = write_to(Vec::new(), &WriteSpec { issuer: &service, ..spec.clone() }).unwrap_err();
-        assert!(matches!(err, ArchiveError::WrongKeyType { role: "issuer", .. }), "{err}");
-        let err = write_to(Vec::new(), &WriteSpec { subject: &issuer.public_key(), ..spec.clone() }).unwrap_err();
-        assert!(matches!(err, ArchiveError::WrongKeyType { role: "subject", .. }), "{err}");
-        let err = write_to(Vec::new(), &WriteSpec { binaries: &[], ..spec.clone() }).unwrap_err();
-        assert!(matches!(err, ArchiveError::NoTargets));
-        let twice = [binaries[0].clone(), binaries[0].clone()];
-        let err = write_to(Vec::new(), &WriteSpec { binaries: &twice, ..spec.clone() }).unwrap_err();
-        assert!(matches!(err, ArchiveError::DuplicateLabel { .. }), "{err}");
-        let missing = [(Label::parse("x86_64-linux").unwrap(), dir.path().join("nope"))];
-        let err = write_to(Vec::new(), &WriteSpec { binaries: &missing, ..spec.clone() }).unwrap_err();
-        assert!(matches!(err, ArchiveError::ReadInput { .. }), "{err}");
-        // write_file: the CPU check runs before anything is written.
-        let dest = dir.path().join("out.par");
-        let opts = VerifyOptions {
-            max_unpacked: 1 << 20,
-            issuer: None,
-            subject: None,
-            now: 2,
-        };
-        let err = write_file(&dest, &spec, &opts).unwrap_err();
-        assert!(matches!(err, ArchiveError::BinaryMismatch { .. }), "{err}");
-        let err = write_file(&dir.path().join("no/such/dir/out.par"), &spec, &opts).unwrap_err();
-        assert!(matches!(err, ArchiveError::OutputDir { .. }), "{err}");
-        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 2, "nothing left behind");
-    }
-
-    #[test]
-    fn write_file_is_atomic_and_verified() {
-        let dir = tempfile::tempdir().unwrap();
-        let exe = dir.path().join("provider");
-        std::fs::write(&exe, crate::archive::binary::tests::elf(object::elf::EM_X86_64, true)).unwrap();
-        let binaries = [(Label::parse("x86_64-linux").unwrap(), exe)];
-        let (meta, _) = vector_inputs(dir.path());
-        let issuer = nkeys::KeyPair::from_seed(ACCOUNT_SEED).unwrap();
-        let spec = WriteSpec {
-            meta: &meta,
-            binaries: &binaries,
-            world: None,
-            compression: Compression::Gzip,
-            issuer: &issuer,
-            subject: SERVICE_PUB,
-            iat: 1,
-            jti: Jti::FromContent,
-        };
-        let dest = dir.path().join("p.par.gz");
-        std::fs::write(&dest, b"previous").unwrap();
-        // A pin that does not match: the self-check fails and the old file survives.
-        let pinned = VerifyOptions {
-            max_unpacked: 1 << 30,
-            issuer: None,
-            subject: Some("VOTHER".into()),
-            now: 2,
-        };
-        let err = write_file(&dest, &spec, &pinned).unwrap_err();
-        assert!(matches!(err, ArchiveError::SelfCheck { .. }), "{err}");
-        assert_eq!(std::fs::read(&dest).unwrap(), b"previous");
-        let (w, report) = write_file(&dest, &spec, &VerifyOptions { subject: None, ..pinned }).unwrap();
-        assert!(report.ok());
-        assert_eq!(w.size, std::fs::metadata(&dest).unwrap().len());
-        let names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
-        assert!(names.iter().all(|n| !n.to_string_lossy().ends_with(".tmp")), "{names:?}");
-    }
-}
+#[path = "write_tests.rs"]
+mod tests;

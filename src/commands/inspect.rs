@@ -62,7 +62,12 @@ pub fn text(i: &Inspection) -> String {
     }
     row("vendor", &i.meta.vendor);
     row("version", i.meta.version.as_deref().unwrap_or("None"));
-    row("revision", &i.meta.revision.map_or_else(|| "None".to_owned(), |r| r.to_string()));
+    row(
+        "revision",
+        &i.meta
+            .revision
+            .map_or_else(|| "None".to_owned(), |r| r.to_string()),
+    );
     row("compression", i.compression.as_str());
     let sig = match &i.signature_error {
         None => "valid".to_owned(),
@@ -75,7 +80,11 @@ pub fn text(i: &Inspection) -> String {
     let _ = writeln!(out, "  targets");
     let line = |out: &mut String, t: &TargetInfo| {
         let flag = if t.hash_ok { "" } else { "  HASH MISMATCH" };
-        let _ = writeln!(out, "    {:<16} {:>12} bytes  {}{flag}", t.label, t.size, t.sha256);
+        let _ = writeln!(
+            out,
+            "    {:<16} {:>12} bytes  {}{flag}",
+            t.label, t.size, t.sha256
+        );
     };
     for t in &i.targets {
         line(&mut out, t);

@@ -19,15 +19,25 @@ pub fn run(cmd: &KeysCommand, ctx: &Context) -> Result<()> {
             if let Some(path) = &path {
                 if path.exists() {
                     return Err(Error::input(
-                        format!("`{}` already exists; refusing to overwrite a key", path.display()),
+                        format!(
+                            "`{}` already exists; refusing to overwrite a key",
+                            path.display()
+                        ),
                         Some("choose another `-o`, or delete the old key deliberately".to_owned()),
                     ));
                 }
                 keystore::write_seed_file(path, &kp)?;
             } else {
-                ctx.reporter.note("no `-o FILE`: the seed was not saved; only the public key is shown");
+                ctx.reporter
+                    .note("no `-o FILE`: the seed was not saved; only the public key is shown");
             }
-            print(ctx, args.json, args.key_type, &kp.public_key(), path.as_deref());
+            print(
+                ctx,
+                args.json,
+                args.key_type,
+                &kp.public_key(),
+                path.as_deref(),
+            );
         }
         KeysCommand::Show(args) => {
             let path = ctx.path(&args.file);
@@ -61,11 +71,13 @@ fn print(ctx: &Context, json: bool, kind: KeyType, public: &str, path: Option<&s
         KeyType::Service => "service",
     };
     if json {
-        ctx.reporter.json(&serde_json::json!({ "type": kind, "public_key": public, "path": path }));
+        ctx.reporter
+            .json(&serde_json::json!({ "type": kind, "public_key": public, "path": path }));
     } else {
         ctx.reporter.out(public);
         if let Some(path) = path {
-            ctx.reporter.status(format!("{kind} key, seed in `{}`", path.display()));
+            ctx.reporter
+                .status(format!("{kind} key, seed in `{}`", path.display()));
         }
     }
 }

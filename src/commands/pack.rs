@@ -7,7 +7,9 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use crate::archive::{self, Compression, Jti, Label, ProviderMeta, ReadOptions, VerifyOptions, WriteSpec};
+use crate::archive::{
+    self, Compression, Jti, Label, ProviderMeta, ReadOptions, VerifyOptions, WriteSpec,
+};
 use crate::cli::{CompressionChoice, DEFAULT_MAX_UNPACKED, PackArgs};
 use crate::error::{Error, Result};
 use crate::keystore::{self, GeneratedKey, KeyOptions};
@@ -133,7 +135,9 @@ fn timestamp(ctx: &Context) -> Result<(u64, Jti)> {
         Some(Ok(epoch)) => Ok((epoch, Jti::FromContent)),
         Some(Err(raw)) => Err(Error::input(
             format!("`SOURCE_DATE_EPOCH` is `{raw}`, not a number of seconds since 1970"),
-            Some("set it to an integer such as `$(git log -1 --format=%ct)`, or unset it".to_owned()),
+            Some(
+                "set it to an integer such as `$(git log -1 --format=%ct)`, or unset it".to_owned(),
+            ),
         )),
         None => {
             let mut bytes = [0u8; 16];
@@ -158,12 +162,20 @@ pub fn run(args: &PackArgs, ctx: &Context) -> Result<()> {
         })?;
         let label = Label::parse(label).map_err(archive::ArchiveError::from)?;
         let path = ctx.path(Path::new(path));
-        first_stem.get_or_insert_with(|| path.file_stem().map(|s| s.to_string_lossy().into_owned()));
+        first_stem
+            .get_or_insert_with(|| path.file_stem().map(|s| s.to_string_lossy().into_owned()));
         if binaries.insert(label.clone(), path).is_some() {
-            return Err(archive::ArchiveError::DuplicateLabel { label: label.to_string() }.into());
+            return Err(archive::ArchiveError::DuplicateLabel {
+                label: label.to_string(),
+            }
+            .into());
         }
     }
-    let config_schema = args.schema.as_ref().map(|p| read_schema(&ctx.path(p))).transpose()?;
+    let config_schema = args
+        .schema
+        .as_ref()
+        .map(|p| read_schema(&ctx.path(p)))
+        .transpose()?;
     let compression = match args.compression {
         CompressionChoice::Gzip => Compression::Gzip,
         CompressionChoice::None => Compression::None,
@@ -182,7 +194,10 @@ pub fn run(args: &PackArgs, ctx: &Context) -> Result<()> {
         world = world.or(old_world);
         // Keep the provider's identity: unless a subject key is named, the one found must
         // be the archive's subject.
-        if keys.subject.is_none() && ctx.env.non_empty("WASH_SUBJECT_KEY").is_none() && keys.subject_public.is_none() {
+        if keys.subject.is_none()
+            && ctx.env.non_empty("WASH_SUBJECT_KEY").is_none()
+            && keys.subject_public.is_none()
+        {
             keys.subject_public = Some(old_subject);
         }
         ProviderMeta {
@@ -194,7 +209,12 @@ pub fn run(args: &PackArgs, ctx: &Context) -> Result<()> {
             config_schema: config_schema.or(base.meta.config_schema),
         }
     } else {
-        let missing = |flag: &str| Error::input(format!("`--{flag}` is required (or start from an archive with `--from`)"), None);
+        let missing = |flag: &str| {
+            Error::input(
+                format!("`--{flag}` is required (or start from an archive with `--from`)"),
+                None,
+            )
+        };
         ProviderMeta {
             name: args.name.clone().ok_or_else(|| missing("name"))?,
             vendor: args.vendor.clone().ok_or_else(|| missing("vendor"))?,
@@ -207,9 +227,15 @@ pub fn run(args: &PackArgs, ctx: &Context) -> Result<()> {
     let output = match (&args.output, &args.from) {
         (Some(o), _) => ctx.path(o),
         (None, Some(from)) => ctx.path(from),
-        (None, None) => ctx.env.cwd().join(format!("{}.{}", file_stem_for(&meta.name), compression.extension())),
+        (None, None) => ctx.env.cwd().join(format!(
+            "{}.{}",
+            file_stem_for(&meta.name),
+            compression.extension()
+        )),
     };
-    let subject_stem = first_stem.flatten().unwrap_or_else(|| file_stem_for(&meta.name));
+    let subject_stem = first_stem
+        .flatten()
+        .unwrap_or_else(|| file_stem_for(&meta.name));
     let req = PackRequest {
         meta,
         binaries: binaries.into_iter().collect(),
@@ -243,7 +269,8 @@ fn read_schema(path: &Path) -> Result<serde_json::Value> {
         path: path.to_owned(),
         source,
     })?;
-    serde_json::from_str(&text).map_err(|e| Error::input(format!("`{}` is not JSON: {e}", path.display()), None))
+    serde_json::from_str(&text)
+        .map_err(|e| Error::input(format!("`{}` is not JSON: {e}", path.display()), None))
 }
 
 /// A file name from a provider name: `Fake Payments` → `fake-payments`.
@@ -251,9 +278,19 @@ fn file_stem_for(name: &str) -> String {
     let stem: String = name
         .trim()
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '_' || c == '-' { c.to_ascii_lowercase() } else { '-' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' || c == '-' {
+                c.to_ascii_lowercase()
+            } else {
+                '-'
+            }
+        })
         .collect();
-    if stem.trim_matches('-').is_empty() { "provider".to_owned() } else { stem }
+    if stem.trim_matches('-').is_empty() {
+        "provider".to_owned()
+    } else {
+        stem
+    }
 }
 
 struct Base {
@@ -262,7 +299,10 @@ struct Base {
 }
 
 /// Verifies the `--from` archive and extracts its files to a temporary directory.
-fn open_base(ctx: &Context, from: &Path) -> Result<(Base, tempfile::TempDir, Option<PathBuf>, String)> {
+fn open_base(
+    ctx: &Context,
+    from: &Path,
+) -> Result<(Base, tempfile::TempDir, Option<PathBuf>, String)> {
     let opts = VerifyOptions {
         max_unpacked: DEFAULT_MAX_UNPACKED,
         issuer: None,

@@ -27,19 +27,39 @@ pub fn run(args: &VerifyArgs, ctx: &Context) -> Result<()> {
             "checks": report.checks,
         }));
     } else {
-        let width = report.checks.iter().map(|c| c.name.len()).max().unwrap_or(0);
+        let width = report
+            .checks
+            .iter()
+            .map(|c| c.name.len())
+            .max()
+            .unwrap_or(0);
         for c in &report.checks {
             let mark = ctx.reporter.mark(c.ok, if c.ok { "ok  " } else { "FAIL" });
-            ctx.reporter.out(format!("{mark}  {:<width$}  {}", c.name, c.detail));
+            ctx.reporter
+                .out(format!("{mark}  {:<width$}  {}", c.name, c.detail));
         }
     }
-    let failed: Vec<&str> = report.checks.iter().filter(|c| !c.ok).map(|c| c.name).collect();
+    let failed: Vec<&str> = report
+        .checks
+        .iter()
+        .filter(|c| !c.ok)
+        .map(|c| c.name)
+        .collect();
     if failed.is_empty() {
-        ctx.reporter.status(format!("`{}` is sound: {} checks passed", path.display(), report.checks.len()));
+        ctx.reporter.status(format!(
+            "`{}` is sound: {} checks passed",
+            path.display(),
+            report.checks.len()
+        ));
         Ok(())
     } else {
         Err(Error::Failed {
-            message: format!("`{}` failed {} check(s): {}", path.display(), failed.len(), failed.join(", ")),
+            message: format!(
+                "`{}` failed {} check(s): {}",
+                path.display(),
+                failed.len(),
+                failed.join(", ")
+            ),
         })
     }
 }

@@ -292,7 +292,12 @@ impl Project {
     pub fn test_keys(&self) -> [String; 4] {
         self.file("acct.nk", ACCOUNT_SEED);
         self.file("svc.nk", SERVICE_SEED);
-        ["--issuer".into(), "acct.nk".into(), "--subject".into(), "svc.nk".into()]
+        [
+            "--issuer".into(),
+            "acct.nk".into(),
+            "--subject".into(),
+            "svc.nk".into(),
+        ]
     }
 
     /// Writes an x86_64-linux and an aarch64-linux binary and returns `--target` flags.
@@ -310,7 +315,13 @@ impl Project {
     /// `parbuild pack` of [`Project::two_binaries`] with the test keys, reproducible,
     /// plus `extra` flags.
     pub fn pack(&self, extra: &[&str]) -> Run {
-        let mut args: Vec<String> = vec!["pack".into(), "--name".into(), "Example".into(), "--vendor".into(), "acme".into()];
+        let mut args: Vec<String> = vec![
+            "pack".into(),
+            "--name".into(),
+            "Example".into(),
+            "--vendor".into(),
+            "acme".into(),
+        ];
         args.extend(self.two_binaries());
         args.extend(self.test_keys());
         args.extend(extra.iter().map(|s| (*s).to_owned()));
