@@ -100,6 +100,8 @@ pub struct TargetPlan {
     pub reason: String,
     /// Environment parbuild adds for this target, with reasons.
     pub env: Vec<EnvSetting>,
+    /// The glibc floor zig links against (`None`: not a zig gnu target).
+    pub glibc: Option<String>,
     /// The target directory of its invocation.
     pub target_dir: PathBuf,
     /// Where cargo will put the artifact (the real path comes from cargo's messages).
@@ -292,6 +294,7 @@ pub fn make(
                     backend: d.backend,
                     reason: d.reason.clone(),
                     env: d.env.clone(),
+                    glibc: d.glibc.clone().filter(|_| d.spec.triple.contains("-linux-gnu")),
                     expected_output: target_dir
                         .join(&d.spec.triple)
                         .join(profile_dir(&profile))

@@ -160,9 +160,9 @@ fn fakepay_builds_four_shared_libraries_that_old_and_new_hosts_load() {
 
     let bytes = std::fs::read(dir.join("build/fakepay.par.gz")).unwrap();
     let par = load_with_wasmcloud(&bytes);
-    assert_eq!(par.name(), "Fake Payments");
     let claims = par.claims().unwrap();
     let meta = claims.metadata.unwrap();
+    assert_eq!(meta.name.as_deref(), Some("Fake Payments"));
     assert_eq!(
         (meta.vendor.as_str(), meta.rev, meta.ver.as_deref()),
         ("wasmCloud", Some(1), Some("1.0"))

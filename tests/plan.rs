@@ -135,7 +135,7 @@ fn text_plan_explains_itself() {
     let p = project("");
     let out = p.parbuild(["plan", "--jobs", "2"]).success();
     for needle in [
-        "plan: snap-provider 0.4.2 (cdylib `snap-provider`)",
+        "plan: snap-provider 0.4.2 (cdylib `snap_provider`)",
         "2 compiler jobs shared by all targets",
         "arm-linux",
         "stored as `arm-linux.bin`",
