@@ -132,9 +132,10 @@ pub enum BackendChoice {
     Cargo,
     /// `cargo zigbuild`: zig as linker (Linux with a glibc floor, macOS without an SDK).
     Zig,
-    /// Stub binaries, no compiler: exercises sign, pack and verify (tests, dry runs).
-    #[value(hide = true)]
-    Fake,
+    /// The `cross` program with docker or podman.
+    Cross,
+    /// cargo inside `docker run` / `podman run` of a named image.
+    Container,
 }
 
 /// `parbuild build`.
@@ -197,7 +198,9 @@ pub struct SignArgs {
 }
 
 /// Archive compression.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default, serde::Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum CompressionChoice {
     /// Single-member gzip: what wasmCloud hosts load (the default).

@@ -32,19 +32,26 @@ impl Env {
         V: Into<OsString>,
     {
         Self {
-            vars: vars.into_iter().map(|(k, v)| (k.into(), v.into())).collect(),
+            vars: vars
+                .into_iter()
+                .map(|(k, v)| (k.into(), v.into()))
+                .collect(),
             cwd: cwd.into(),
         }
     }
 
     /// The value of `name` when it is set and valid UTF-8 (empty counts as set).
     pub fn var(&self, name: &str) -> Option<&str> {
-        self.vars.get(std::ffi::OsStr::new(name)).and_then(|v| v.to_str())
+        self.vars
+            .get(std::ffi::OsStr::new(name))
+            .and_then(|v| v.to_str())
     }
 
     /// The raw value of `name`.
     pub fn var_os(&self, name: &str) -> Option<&std::ffi::OsStr> {
-        self.vars.get(std::ffi::OsStr::new(name)).map(OsString::as_os_str)
+        self.vars
+            .get(std::ffi::OsStr::new(name))
+            .map(OsString::as_os_str)
     }
 
     /// The value of `name` when set and non-empty.
@@ -54,7 +61,8 @@ impl Env {
 
     /// True when running under CI (`CI` set to anything but `false`/`0`/empty).
     pub fn is_ci(&self) -> bool {
-        self.non_empty("CI").is_some_and(|v| v != "false" && v != "0")
+        self.non_empty("CI")
+            .is_some_and(|v| v != "false" && v != "0")
     }
 
     /// The working directory at start-up (after `-C DIR` has been applied by the caller).
@@ -117,7 +125,10 @@ mod tests {
     #[test]
     fn tools_dir_rules() {
         let env = Env::from_vars([("HOME", "/h")], "/");
-        assert_eq!(env.tools_dir(), Some(PathBuf::from("/h/.local/share/parbuild")));
+        assert_eq!(
+            env.tools_dir(),
+            Some(PathBuf::from("/h/.local/share/parbuild"))
+        );
         let env = Env::from_vars([("HOME", "/h"), ("XDG_DATA_HOME", "/x")], "/");
         assert_eq!(env.tools_dir(), Some(PathBuf::from("/x/parbuild")));
     }

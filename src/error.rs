@@ -23,9 +23,12 @@ pub enum Error {
     /// Reading, writing or checking an archive.
     #[error(transparent)]
     Archive(#[from] crate::archive::ArchiveError),
-    /// `par.toml` or `cargo metadata`.
+    /// `par.toml`.
     #[error(transparent)]
     Manifest(#[from] crate::manifest::ManifestError),
+    /// `cargo metadata`: the package, its artifact, its target directory.
+    #[error(transparent)]
+    Metadata(#[from] crate::metadata::MetadataError),
     /// Finding, reading or generating signing keys.
     #[error(transparent)]
     Keys(#[from] crate::keystore::KeyError),
@@ -87,6 +90,7 @@ impl Error {
         match self {
             Self::Archive(e) => e.exit_code(),
             Self::Manifest(e) => e.exit_code(),
+            Self::Metadata(e) => e.exit_code(),
             Self::Keys(e) => e.exit_code(),
             Self::Process(e) => e.exit_code(),
             Self::Build(e) => e.exit_code(),
@@ -102,6 +106,7 @@ impl Error {
         match self {
             Self::Archive(e) => e.hint(),
             Self::Manifest(e) => e.hint(),
+            Self::Metadata(e) => e.hint(),
             Self::Keys(e) => e.hint(),
             Self::Process(e) => e.hint(),
             Self::Build(e) => e.hint(),

@@ -41,7 +41,11 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
     let cli = match cli::Cli::try_parse_from(&args) {
         Ok(cli) => cli,
         Err(e) => {
-            let code = if e.use_stderr() { error::code::INPUT } else { error::code::OK };
+            let code = if e.use_stderr() {
+                error::code::INPUT
+            } else {
+                error::code::OK
+            };
             let _ = e.print();
             return ExitCode::from(code);
         }
@@ -54,7 +58,11 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
     } else {
         progress::Verbosity::Normal
     };
-    let reporter = progress::Reporter::new(verbosity, cli.global.color, env.var_os("NO_COLOR").is_some());
+    let reporter = progress::Reporter::new(
+        verbosity,
+        cli.global.color,
+        env.var_os("NO_COLOR").is_some(),
+    );
     let code = match commands::dispatch(cli, env, &reporter) {
         Ok(()) => error::code::OK,
         Err(e) => {

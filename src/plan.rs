@@ -12,34 +12,13 @@ use std::path::{Path, PathBuf};
 
 use crate::archive::{Compression, Label};
 use crate::backend::{
-    self, Artifact, CargoFlags, ContainerRun, EnvSetting, Invocation, PathMapping, TargetContext, TargetRequest,
+    self, CargoFlags, ContainerRun, EnvSetting, Invocation, PathMapping, TargetContext, TargetRequest,
 };
 use crate::env::Env;
 use crate::manifest::{BackendKind, Manifest, TargetSpec};
+use crate::metadata::Package;
 use crate::process::Cmd;
 use crate::tools::{self, Missing, Toolbox};
-
-/// The cargo package being built, as `cargo metadata` describes it.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct PackageInfo {
-    /// Package name.
-    pub name: String,
-    /// Package version.
-    pub version: String,
-    /// Its `Cargo.toml`.
-    pub manifest_path: PathBuf,
-    /// The workspace's target directory (honours `CARGO_TARGET_DIR`).
-    pub target_dir: PathBuf,
-    /// The provider artifact.
-    pub artifact: Artifact,
-}
-
-impl PackageInfo {
-    /// The package's directory.
-    pub fn dir(&self) -> &Path {
-        self.manifest_path.parent().unwrap_or(Path::new("."))
-    }
-}
 
 /// What the command line changes.
 #[derive(Debug, Clone, Default)]
@@ -71,14 +50,6 @@ pub enum PlanError {
         /// The labels it has.
         known: String,
     },
-    /// A backend parbuild cannot drive yet.
-    #[error("target `{label}`: the `{backend}` backend is not available in this version of parbuild")]
-    Unsupported {
-        /// The target.
-        label: String,
-        /// The backend.
-        backend: &'static str,
-    },
     /// `backend = "container"` without an image.
     #[error("target `{label}`: the `container` backend needs an image to run cargo in")]
     NoImage {
@@ -102,9 +73,13 @@ impl PlanError {
     /// How to fix it.
     pub fn hint(&self) -> Option<String> {
         match self {
-            Self::UnknownTarget { .. } => Some("add it under `[targets]` in par.toml, or pick one of the listed targets".to_owned()),
-            Self::Unsupported { .. } => Some("use `backend = \"zig\"` or `\"cargo\"` for this target".to_owned()),
-            Self::NoImage { .. } => Some("add `image = \"…\"` to the target in par.toml (an image with Rust and the target's linker)".to_owned()),
+            Self::UnknownTarget { .. } => Some(
+                "add it under `[targets]` in par.toml, or pick one of the listed targets"
+                    .to_owned(),
+            ),
+            Self::NoImage { .. } => Some(
+                "add `image = \"…\"` to the target in par.toml (an image with Rust and the target's linker)".to_owned(),
+            ),
             Self::Host(_) => Some("is Rust installed? `rustc -vV` must work".to_owned()),
         }
     }
@@ -123,6 +98,8 @@ pub struct TargetPlan {
     pub reason: String,
     /// Environment parbuild adds for this target, with reasons.
     pub env: Vec<EnvSetting>,
+    /// The glibc floor zig links against (`None`: not a zig gnu target).
+    pub glibc: Option<String>,
     /// The target directory of its invocation.
     pub target_dir: PathBuf,
     /// Where cargo will put the artifact (the real path comes from cargo's messages).
@@ -131,6 +108,9 @@ pub struct TargetPlan {
     pub invocation: usize,
     /// What is missing to build it.
     pub missing: Vec<Missing>,
+    /// The container image it is built in (`cross`, `container`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub image: Option<String>,
 }
 
 /// One cargo invocation.
@@ -201,7 +181,7 @@ fn serialize_cmd<S: serde::Serializer>(cmd: &Cmd, s: S) -> Result<S::Ok, S::Erro
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Plan {
     /// The package.
-    pub package: PackageInfo,
+    pub package: Package,
     /// `wascap.ver` to sign.
     pub version: String,
     /// Cargo profile.
@@ -225,7 +205,7 @@ pub struct Plan {
 /// Makes the plan.
 pub fn make(
     manifest: &Manifest,
-    package: &PackageInfo,
+    package: &Package,
     overrides: &Overrides,
     env: &Env,
     tools: &Toolbox,
@@ -256,18 +236,13 @@ pub fn make(
     let mut drafts = Vec::new();
     for spec in selected {
         let cx = target_context(manifest, spec, &host, env);
-        let requested = overrides.backend.or(spec.backend).unwrap_or(manifest.build.backend);
+        let requested = overrides
+            .backend
+            .or(spec.backend)
+            .unwrap_or(manifest.build.backend);
         let (backend, reason) = match requested {
             BackendKind::Auto => backend::choose_auto(&spec.triple, &cx, tools),
-            BackendKind::Cargo | BackendKind::Zig | BackendKind::Cross | BackendKind::Container => {
-                (requested, "chosen in par.toml or with --backend".to_owned())
-            }
-            other => {
-                return Err(PlanError::Unsupported {
-                    label: spec.label.to_string(),
-                    backend: other.as_str(),
-                });
-            }
+            _ => (requested, "chosen in par.toml or with --backend".to_owned()),
         };
         if backend == BackendKind::Container && cx.image.is_none() {
             return Err(PlanError::NoImage {
@@ -286,7 +261,11 @@ pub fn make(
             reason,
             env: env_settings,
             glibc: (backend == BackendKind::Zig).then(|| cx.glibc.clone()),
-            image: cx.image.clone(),
+            image: match backend {
+                BackendKind::Cross => Some(backend::cross::image(&spec.triple, &cx)),
+                BackendKind::Container => cx.image.clone(),
+                _ => None,
+            },
             missing,
         });
     }
@@ -324,13 +303,17 @@ pub fn make(
             }),
             name: format!("parbuild-{}-{dir_name}", std::process::id()),
             image: first.image.clone(),
-            workspace_root: workspace_root(package),
+            workspace_root: package.workspace_root.clone(),
             cargo_home: cargo_home(env),
             user_opts: env.non_empty("CROSS_CONTAINER_OPTS").map(str::to_owned),
             user_ids: tools.user_ids(),
         });
         let inv = Invocation {
-            cwd: package.dir().to_owned(),
+            cwd: package
+                .manifest_path
+                .parent()
+                .unwrap_or(Path::new("."))
+                .to_owned(),
             manifest_path: package.manifest_path.clone(),
             package: package.name.clone(),
             artifact: package.artifact.clone(),
@@ -362,6 +345,7 @@ pub fn make(
                     backend: d.backend,
                     reason: d.reason.clone(),
                     env: d.env.clone(),
+                    glibc: d.glibc.clone().filter(|_| d.spec.triple.contains("-linux-gnu")),
                     expected_output: target_dir
                         .join(&d.spec.triple)
                         .join(profile_dir(&profile))
@@ -369,6 +353,7 @@ pub fn make(
                     target_dir: target_dir.clone(),
                     invocation: index,
                     missing: d.missing.clone(),
+                    image: d.image.clone(),
                 },
             ));
         }
@@ -382,7 +367,10 @@ pub fn make(
         });
         invocations.push(InvocationPlan {
             backend: first.backend,
-            labels: members.iter().map(|&i| drafts[i].spec.label.clone()).collect(),
+            labels: members
+                .iter()
+                .map(|&i| drafts[i].spec.label.clone())
+                .collect(),
             command: backend::command(first.backend, &inv, tools),
             log,
             container,
@@ -464,7 +452,10 @@ fn rustflags_env(spec: &TargetSpec, env: &Env) -> Option<EnvSetting> {
     if spec.rustflags.is_empty() {
         return None;
     }
-    let key = format!("CARGO_TARGET_{}_RUSTFLAGS", tools::target_env_key(&spec.triple));
+    let key = format!(
+        "CARGO_TARGET_{}_RUSTFLAGS",
+        tools::target_env_key(&spec.triple)
+    );
     let mut value: Vec<String> = env
         .non_empty(&key)
         .map(|v| v.split_whitespace().map(str::to_owned).collect())
@@ -484,8 +475,12 @@ fn target_context(manifest: &Manifest, spec: &TargetSpec, host: &str, env: &Env)
         .non_empty(&linker_var)
         .map(|v| (v.to_owned(), linker_var.clone()))
         .or_else(|| {
-            tools::configured_linker(&manifest.dir, env, &spec.triple)
-                .map(|(l, file)| (l, format!("target.{}.linker in {}", spec.triple, file.display())))
+            tools::configured_linker(&manifest.dir, env, &spec.triple).map(|(l, file)| {
+                (
+                    l,
+                    format!("target.{}.linker in {}", spec.triple, file.display()),
+                )
+            })
         });
     let cross_toml = cross_toml(manifest, env).and_then(|text| backend::cross::cross_toml_entry(&text, &spec.triple));
     TargetContext {
@@ -494,7 +489,8 @@ fn target_context(manifest: &Manifest, spec: &TargetSpec, host: &str, env: &Env)
         user_macos_target: env.non_empty("MACOSX_DEPLOYMENT_TARGET").map(str::to_owned),
         manifest_macos_target: manifest.build.macos_deployment_target.clone(),
         glibc: spec.glibc.clone().unwrap_or_else(|| manifest.build.glibc.clone()),
-        image: spec.image.clone(),
+        image: spec.image.clone().or_else(|| manifest.build.image.clone()),
+        target_image: spec.image.is_some(),
         cross_toml: cross_toml.is_some(),
         cross_toml_image: cross_toml.flatten(),
         env: env.clone(),
@@ -507,22 +503,6 @@ fn cross_toml(manifest: &Manifest, env: &Env) -> Option<String> {
         .non_empty("CROSS_CONFIG")
         .map_or_else(|| manifest.dir.join("Cross.toml"), |p| manifest.dir.join(p));
     std::fs::read_to_string(path).ok()
-}
-
-/// The cargo workspace root: the nearest ancestor of the package whose `Cargo.toml` has
-/// a `[workspace]` table, else the package's directory.
-fn workspace_root(package: &PackageInfo) -> PathBuf {
-    package
-        .dir()
-        .ancestors()
-        .find(|dir| {
-            std::fs::read_to_string(dir.join("Cargo.toml"))
-                .ok()
-                .and_then(|text| text.parse::<toml::Table>().ok())
-                .is_some_and(|t| t.contains_key("workspace"))
-        })
-        .unwrap_or_else(|| package.dir())
-        .to_owned()
 }
 
 /// The host's `CARGO_HOME`.
@@ -542,7 +522,10 @@ pub fn profile_dir(profile: &str) -> &str {
     }
 }
 
-fn select_targets<'a>(manifest: &'a Manifest, wanted: &[String]) -> Result<Vec<&'a TargetSpec>, PlanError> {
+fn select_targets<'a>(
+    manifest: &'a Manifest,
+    wanted: &[String],
+) -> Result<Vec<&'a TargetSpec>, PlanError> {
     if wanted.is_empty() {
         return Ok(manifest.targets.iter().collect());
     }

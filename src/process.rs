@@ -67,9 +67,9 @@ impl ProcessError {
     /// How to fix it.
     pub fn hint(&self) -> Option<String> {
         match self {
-            Self::Spawn { source, .. } if source.kind() == std::io::ErrorKind::NotFound => {
-                Some("run `parbuild doctor` to see what is missing and how to install it".to_owned())
-            }
+            Self::Spawn { source, .. } if source.kind() == std::io::ErrorKind::NotFound => Some(
+                "run `parbuild doctor` to see what is missing and how to install it".to_owned(),
+            ),
             _ => None,
         }
     }
@@ -157,7 +157,9 @@ impl Cmd {
     }
 
     fn expression(&self) -> duct::Expression {
-        let mut expr = duct::cmd(&self.program, &self.args).dir(&self.cwd).unchecked();
+        let mut expr = duct::cmd(&self.program, &self.args)
+            .dir(&self.cwd)
+            .unchecked();
         for (key, value) in &self.env {
             expr = match value {
                 Some(v) => expr.env(key, v),
@@ -228,7 +230,9 @@ impl Cmd {
             });
         let guard = interrupt::Guard::new();
         if interrupt::requested() {
-            return Err(ProcessError::Interrupted { cmd: self.to_string() });
+            return Err(ProcessError::Interrupted {
+                cmd: self.to_string(),
+            });
         }
         let handle = expr.start().map_err(spawn_err)?;
         // The write ends now live only in the child (duct dropped its copies after spawning),
@@ -244,7 +248,9 @@ impl Cmd {
         let output = handle.wait().map_err(spawn_err)?;
         drop(guard);
         if interrupt::requested() {
-            return Err(ProcessError::Interrupted { cmd: self.to_string() });
+            return Err(ProcessError::Interrupted {
+                cmd: self.to_string(),
+            });
         }
         Ok(output.status)
     }
@@ -306,7 +312,11 @@ impl fmt::Display for Cmd {
         }
         for (k, v) in &self.env {
             if let Some(v) = v {
-                parts.push(format!("{}={}", k.to_string_lossy(), quote(&v.to_string_lossy())));
+                parts.push(format!(
+                    "{}={}",
+                    k.to_string_lossy(),
+                    quote(&v.to_string_lossy())
+                ));
             }
         }
         parts.extend(self.argv_lossy().iter().map(|a| quote(a)));
@@ -324,6 +334,7 @@ pub mod interrupt {
 
     static REQUESTED: AtomicBool = AtomicBool::new(false);
     static GROUPS: Mutex<BTreeSet<u32>> = Mutex::new(BTreeSet::new());
+    static STOPS: Mutex<Vec<(u64, super::Cmd)>> = Mutex::new(Vec::new());
 
     /// Installs the handler (once; later calls do nothing).
     pub fn install() {
@@ -341,11 +352,57 @@ pub mod interrupt {
         REQUESTED.load(Ordering::SeqCst)
     }
 
-    /// Asks every registered child group to stop (also used by `--fail-fast`).
+    /// Asks every registered child group to stop (also used by `--fail-fast`), then runs
+    /// every registered stop command (containers outlive their engine's client).
     pub fn signal_all() {
-        let groups = GROUPS.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        for &pgid in groups.iter() {
-            terminate_group(pgid);
+        {
+            let groups = GROUPS
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            for &pgid in groups.iter() {
+                terminate_group(pgid);
+            }
+        }
+        let stops: Vec<super::Cmd> = STOPS
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .iter()
+            .map(|(_, cmd)| cmd.clone())
+            .collect();
+        for cmd in stops {
+            let _ = cmd.output_checked();
+        }
+    }
+
+    /// A command that stops something a child started out of its process group's reach
+    /// (a container), run by [`signal_all`] for as long as the hook lives.
+    #[derive(Debug)]
+    pub struct StopHook {
+        id: u64,
+    }
+
+    impl StopHook {
+        /// Registers `cmd`; runs it at once if a stop was already requested.
+        pub fn new(cmd: super::Cmd) -> Self {
+            static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+            let id = NEXT.fetch_add(1, Ordering::SeqCst);
+            if requested() {
+                let _ = cmd.output_checked();
+            }
+            STOPS
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .push((id, cmd));
+            Self { id }
+        }
+    }
+
+    impl Drop for StopHook {
+        fn drop(&mut self) {
+            STOPS
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .retain(|(id, _)| *id != self.id);
         }
     }
 
@@ -389,8 +446,15 @@ pub mod interrupt {
 
     impl Drop for Guard {
         fn drop(&mut self) {
-            let mut groups = GROUPS.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-            for pid in self.pids.lock().unwrap_or_else(std::sync::PoisonError::into_inner).iter() {
+            let mut groups = GROUPS
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            for pid in self
+                .pids
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .iter()
+            {
                 groups.remove(pid);
             }
         }
@@ -422,7 +486,9 @@ mod tests {
         let text = err.to_string();
         assert!(text.contains("exit status 7"), "{text}");
         assert!(text.ends_with("first\nboom"), "{text}");
-        let missing = Cmd::new("parbuild-no-such-program", "/").output_checked().unwrap_err();
+        let missing = Cmd::new("parbuild-no-such-program", "/")
+            .output_checked()
+            .unwrap_err();
         assert_eq!(missing.exit_code(), crate::error::code::MISSING_TOOL);
     }
 
@@ -432,8 +498,15 @@ mod tests {
         let mut out = Vec::new();
         let mut err = Vec::new();
         let status = Cmd::new("sh", "/")
-            .args(["-c", "echo \"$CARGO_MAKEFLAGS\"; echo to-stderr >&2; echo second"])
-            .stream(Some(&js), |l| out.push(l.to_owned()), |l| err.push(l.to_owned()))
+            .args([
+                "-c",
+                "echo \"$CARGO_MAKEFLAGS\"; echo to-stderr >&2; echo second",
+            ])
+            .stream(
+                Some(&js),
+                |l| out.push(l.to_owned()),
+                |l| err.push(l.to_owned()),
+            )
             .unwrap();
         assert!(status.success());
         assert!(out[0].contains("--jobserver-auth="), "{out:?}");

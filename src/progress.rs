@@ -71,7 +71,10 @@ impl Reporter {
 
     #[allow(clippy::print_stderr)]
     fn err_line(&self, line: &str) {
-        let _guard = self.lock.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let _guard = self
+            .lock
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let mut err = std::io::stderr().lock();
         let _ = writeln!(err, "{line}");
     }
@@ -117,7 +120,10 @@ impl Reporter {
     /// A result on stdout. A closed pipe (`parbuild inspect x | head`) is not an error.
     #[allow(clippy::print_stdout)]
     pub fn out(&self, text: impl std::fmt::Display) {
-        let _guard = self.lock.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let _guard = self
+            .lock
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let mut out = std::io::stdout().lock();
         let _ = writeln!(out, "{text}");
         let _ = out.flush();

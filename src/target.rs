@@ -28,6 +28,12 @@ pub fn triple_for_label(label: &str) -> Option<&'static str> {
         .map(|(_, t)| *t)
 }
 
+/// Every label accepted as a `[targets]` key, in table order (`armv7-linux` included,
+/// as the alias of `arm-linux`).
+pub fn known_labels() -> impl Iterator<Item = &'static str> {
+    LABEL_TO_TRIPLE.iter().map(|(l, _)| *l)
+}
+
 /// Whether `text` looks like a Rust target triple rather than a label (at least three parts).
 pub fn looks_like_triple(text: &str) -> bool {
     text.split('-').count() >= 3
@@ -93,7 +99,11 @@ mod tests {
     fn table_and_derivation_agree() {
         for (label, triple) in LABEL_TO_TRIPLE {
             let derived = label_for_triple(triple).unwrap();
-            let expected = if *label == "armv7-linux" { "arm-linux" } else { label };
+            let expected = if *label == "armv7-linux" {
+                "arm-linux"
+            } else {
+                label
+            };
             assert_eq!(derived, expected, "{triple}");
         }
     }

@@ -97,8 +97,12 @@ impl Toolbox {
         Self {
             path_dirs,
             venv: env.tools_dir().map(|d| d.join("venv")),
-            cargo: env.non_empty("CARGO").map_or_else(|| "cargo".into(), Into::into),
-            rustup: env.non_empty("RUSTUP").map_or_else(|| "rustup".into(), Into::into),
+            cargo: env
+                .non_empty("CARGO")
+                .map_or_else(|| "cargo".into(), Into::into),
+            rustup: env
+                .non_empty("RUSTUP")
+                .map_or_else(|| "rustup".into(), Into::into),
             cwd: env.cwd().to_owned(),
             is_root: nix::unistd::geteuid().is_root(),
             installed_targets: OnceLock::new(),
@@ -165,7 +169,10 @@ impl Toolbox {
     pub fn host_triple(&self) -> Result<&str, String> {
         self.host
             .get_or_init(|| {
-                let out = Cmd::new("rustc", &self.cwd).arg("-vV").read_stdout().map_err(|e| e.to_string())?;
+                let out = Cmd::new("rustc", &self.cwd)
+                    .arg("-vV")
+                    .read_stdout()
+                    .map_err(|e| e.to_string())?;
                 out.lines()
                     .find_map(|l| l.strip_prefix("host: "))
                     .map(str::to_owned)
@@ -210,7 +217,9 @@ impl Toolbox {
             .map_or_else(|| "<venv>".to_owned(), |v| v.display().to_string());
         Some(Missing {
             what: "cargo-zigbuild and zig".to_owned(),
-            fix: format!("parbuild doctor --fix  (python3 -m venv {venv} && {venv}/bin/pip install cargo-zigbuild)"),
+            fix: format!(
+                "parbuild doctor --fix  (python3 -m venv {venv} && {venv}/bin/pip install cargo-zigbuild)"
+            ),
             install: Some(Install::Zigbuild),
         })
     }
@@ -227,14 +236,26 @@ impl Toolbox {
     /// The commands that perform `install`.
     pub fn install_commands(&self, install: &Install) -> Vec<Cmd> {
         match install {
-            Install::RustupTarget(t) => vec![Cmd::new(&self.rustup, &self.cwd).args(["target", "add", t])],
+            Install::RustupTarget(t) => {
+                vec![Cmd::new(&self.rustup, &self.cwd).args(["target", "add", t])]
+            }
             Install::Zigbuild => {
-                let Some(venv) = &self.venv else { return Vec::new() };
+                let Some(venv) = &self.venv else {
+                    return Vec::new();
+                };
                 let mut cmds = Vec::new();
                 if !venv.join("bin/pip").exists() {
-                    cmds.push(Cmd::new("python3", &self.cwd).args(["-m", "venv"]).arg(venv));
+                    cmds.push(
+                        Cmd::new("python3", &self.cwd)
+                            .args(["-m", "venv"])
+                            .arg(venv),
+                    );
                 }
-                cmds.push(Cmd::new(venv.join("bin/pip"), &self.cwd).args(["install", "--quiet", "cargo-zigbuild"]));
+                cmds.push(Cmd::new(venv.join("bin/pip"), &self.cwd).args([
+                    "install",
+                    "--quiet",
+                    "cargo-zigbuild",
+                ]));
                 cmds
             }
             Install::Apt(pkg) => vec![
@@ -471,7 +492,12 @@ pub fn configured_linker(dir: &Path, env: &Env, triple: &str) -> Option<(String,
     files.into_iter().find_map(|file| {
         let text = std::fs::read_to_string(&file).ok()?;
         let table: toml::Table = text.parse().ok()?;
-        let linker = table.get("target")?.get(triple)?.get("linker")?.as_str()?.to_owned();
+        let linker = table
+            .get("target")?
+            .get(triple)?
+            .get("linker")?
+            .as_str()?
+            .to_owned();
         Some((linker, file))
     })
 }
@@ -482,7 +508,10 @@ mod tests {
 
     #[test]
     fn env_key() {
-        assert_eq!(target_env_key("aarch64-unknown-linux-gnu"), "AARCH64_UNKNOWN_LINUX_GNU");
+        assert_eq!(
+            target_env_key("aarch64-unknown-linux-gnu"),
+            "AARCH64_UNKNOWN_LINUX_GNU"
+        );
     }
 
     #[test]

@@ -8,7 +8,9 @@ mod support;
 use std::time::{Duration, Instant};
 
 use object::{Architecture, BinaryFormat};
-use support::{ACCOUNT_SEED, Project, Run, SERVICE_SEED, binary_info, load_with_wasmcloud, requires_tool};
+use support::{
+    ACCOUNT_SEED, Project, Run, SERVICE_SEED, binary_info, load_with_wasmcloud, requires_tool,
+};
 
 /// Signing keys from the environment, as CI would provide them.
 fn keyed(run: Run) -> Run {
@@ -32,11 +34,20 @@ const FOUR: [(&str, Architecture, BinaryFormat); 4] = [
 /// Every rustc compiling for this project right now (cargo's `rustc -vV` and
 /// `--crate-name ___` probes are not compiler jobs and are not counted).
 fn compiling_rustcs(marker: &str) -> usize {
-    let Ok(procs) = std::fs::read_dir("/proc") else { return 0 };
+    let Ok(procs) = std::fs::read_dir("/proc") else {
+        return 0;
+    };
     procs
         .flatten()
-        .filter(|p| p.file_name().to_string_lossy().bytes().all(|b| b.is_ascii_digit()))
-        .filter(|p| std::fs::read_to_string(p.path().join("comm")).is_ok_and(|c| c.trim() == "rustc"))
+        .filter(|p| {
+            p.file_name()
+                .to_string_lossy()
+                .bytes()
+                .all(|b| b.is_ascii_digit())
+        })
+        .filter(|p| {
+            std::fs::read_to_string(p.path().join("comm")).is_ok_and(|c| c.trim() == "rustc")
+        })
         .filter_map(|p| std::fs::read(p.path().join("cmdline")).ok())
         .map(|c| String::from_utf8_lossy(&c).replace('\0', " "))
         .filter(|c| c.contains(marker) && !c.contains("___") && !c.contains(" -vV"))
@@ -70,8 +81,14 @@ fn hello_provider_builds_four_targets_that_run_within_a_two_job_budget() {
     let out = keyed(p.parbuild(["build", "--jobs", "2"]).current_dir(&dir)).success();
     stop.store(true, std::sync::atomic::Ordering::SeqCst);
     let (max_rustc, busy_samples) = sampler.join().unwrap();
-    assert!(busy_samples > 10, "the sampler saw the compilers ({busy_samples} samples)");
-    assert!(max_rustc <= 2, "at most 2 compiler jobs at once with --jobs 2, saw {max_rustc}");
+    assert!(
+        busy_samples > 10,
+        "the sampler saw the compilers ({busy_samples} samples)"
+    );
+    assert!(
+        max_rustc <= 2,
+        "at most 2 compiler jobs at once with --jobs 2, saw {max_rustc}"
+    );
     assert!(out.stdout.contains("verified"), "{}", out.stdout);
 
     let archive = dir.join("build/hello-provider.par.gz");
@@ -79,20 +96,32 @@ fn hello_provider_builds_four_targets_that_run_within_a_two_job_budget() {
     let par = load_with_wasmcloud(&bytes);
     let mut targets = par.targets();
     targets.sort();
-    assert_eq!(targets, ["aarch64-linux", "arm-linux", "x86_64-linux", "x86_64-macos"]);
+    assert_eq!(
+        targets,
+        ["aarch64-linux", "arm-linux", "x86_64-linux", "x86_64-macos"]
+    );
     for (label, arch, format) in FOUR {
         let bin = par.target_bytes(label).unwrap();
         let info = binary_info(&bin);
-        assert_eq!((info.format, info.arch, info.executable), (format, arch, true), "{label}");
+        assert_eq!(
+            (info.format, info.arch, info.executable),
+            (format, arch, true),
+            "{label}"
+        );
     }
 
     // Run what this machine can run: natively, and under qemu-user.
     let unpack = p.path("unpacked");
     std::fs::create_dir_all(&unpack).unwrap();
-    for (label, runner) in [("x86_64-linux", None), ("aarch64-linux", Some("aarch64")), ("arm-linux", Some("arm"))] {
+    for (label, runner) in [
+        ("x86_64-linux", None),
+        ("aarch64-linux", Some("aarch64")),
+        ("arm-linux", Some("arm")),
+    ] {
         let file = unpack.join(label);
         std::fs::write(&file, par.target_bytes(label).unwrap()).unwrap();
-        std::fs::set_permissions(&file, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+        std::fs::set_permissions(&file, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+            .unwrap();
         let output = match runner {
             None => std::process::Command::new(&file).output(),
             Some(arch) => std::process::Command::new(format!("qemu-{arch}"))
@@ -104,7 +133,9 @@ fn hello_provider_builds_four_targets_that_run_within_a_two_job_budget() {
         let text = String::from_utf8_lossy(&output.stdout);
         let arch = label.split('-').next().unwrap();
         assert!(
-            text.contains(&format!(r#"hello-provider says {{"arch":"{arch}","os":"linux","provider":"hello"}}"#)),
+            text.contains(&format!(
+                r#"hello-provider says {{"arch":"{arch}","os":"linux","provider":"hello"}}"#
+            )),
             "{label}: {text}{}",
             String::from_utf8_lossy(&output.stderr)
         );
@@ -129,23 +160,38 @@ fn fakepay_builds_four_shared_libraries_that_old_and_new_hosts_load() {
 
     let bytes = std::fs::read(dir.join("build/fakepay.par.gz")).unwrap();
     let par = load_with_wasmcloud(&bytes);
-    assert_eq!(par.name(), "Fake Payments");
     let claims = par.claims().unwrap();
     let meta = claims.metadata.unwrap();
-    assert_eq!((meta.vendor.as_str(), meta.rev, meta.ver.as_deref()), ("wasmCloud", Some(1), Some("1.0")));
+    assert_eq!(meta.name.as_deref(), Some("Fake Payments"));
+    assert_eq!(
+        (meta.vendor.as_str(), meta.rev, meta.ver.as_deref()),
+        ("wasmCloud", Some(1), Some("1.0"))
+    );
     for (label, arch, format) in FOUR {
         let bin = par.target_bytes(label).unwrap();
         let info = binary_info(&bin);
-        assert_eq!((info.format, info.arch, info.executable), (format, arch, false), "{label}: a shared library");
+        assert_eq!(
+            (info.format, info.arch, info.executable),
+            (format, arch, false),
+            "{label}: a shared library"
+        );
         let text = String::from_utf8_lossy(&bin);
-        assert!(text.contains("fakepay_authorize"), "{label} exports fakepay_authorize");
+        assert!(
+            text.contains("fakepay_authorize"),
+            "{label} exports fakepay_authorize"
+        );
     }
     // Pre-1.0 hosts need the contract id: provider-archive 0.6 loads it too.
-    let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
     let legacy = rt
         .block_on(provider_archive_legacy::ProviderArchive::try_load(&bytes))
         .expect("provider-archive 0.6 loads it");
-    assert_eq!(legacy.claims().unwrap().metadata.unwrap().capid, "examples:payments");
+    assert_eq!(
+        legacy.claims().unwrap().metadata.unwrap().capid,
+        "examples:payments"
+    );
 }
 
 /// A package that compiles everywhere but on 32-bit ARM.
@@ -175,9 +221,22 @@ fn a_failing_target_does_not_stop_the_others_and_nothing_is_overwritten() {
     let archive = dir.join("build/hb.par.gz");
 
     let out = keyed(p.parbuild(["build"]).current_dir(&dir)).code(1);
-    assert!(out.stderr.contains("arm-linux") && out.stderr.contains("FAILED"), "{}", out.stderr);
-    assert!(out.stderr.contains("halfbroken does not support 32-bit ARM"), "the excerpt shows the error:\n{}", out.stderr);
-    assert!(out.stderr.contains("1 of 2 targets failed"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("arm-linux") && out.stderr.contains("FAILED"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr
+            .contains("halfbroken does not support 32-bit ARM"),
+        "the excerpt shows the error:\n{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("1 of 2 targets failed"),
+        "{}",
+        out.stderr
+    );
     assert!(!archive.exists(), "no archive when a target failed");
 
     // --allow-missing packs what built, and says the archive is partial.
@@ -211,18 +270,40 @@ fn ctrl_c_stops_every_compiler_and_writes_nothing() {
     )
     .unwrap();
     let out = child.wait_with_output().unwrap();
-    assert_eq!(out.status.code(), Some(130), "{}", String::from_utf8_lossy(&out.stderr));
-    assert_eq!(leftover_processes(&marker), Vec::<String>::new(), "no stray compiler");
+    assert_eq!(
+        out.status.code(),
+        Some(130),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        leftover_processes(&marker),
+        Vec::<String>::new(),
+        "no stray compiler"
+    );
     assert!(!dir.join("build/hello-provider.par.gz").exists());
-    assert!(!dir.join("build").exists() || std::fs::read_dir(dir.join("build")).unwrap().next().is_none());
+    assert!(
+        !dir.join("build").exists()
+            || std::fs::read_dir(dir.join("build"))
+                .unwrap()
+                .next()
+                .is_none()
+    );
 }
 
 /// Any process whose command line mentions `marker`.
 fn leftover_processes(marker: &str) -> Vec<String> {
-    let Ok(procs) = std::fs::read_dir("/proc") else { return Vec::new() };
+    let Ok(procs) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
     procs
         .flatten()
-        .filter(|p| p.file_name().to_string_lossy().bytes().all(|b| b.is_ascii_digit()))
+        .filter(|p| {
+            p.file_name()
+                .to_string_lossy()
+                .bytes()
+                .all(|b| b.is_ascii_digit())
+        })
         .filter_map(|p| std::fs::read(p.path().join("cmdline")).ok())
         .map(|c| String::from_utf8_lossy(&c).replace('\0', " "))
         .filter(|c| c.contains(marker))

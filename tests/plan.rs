@@ -13,7 +13,10 @@ fn project(extra_par: &str) -> Project {
         "Cargo.toml",
         "[package]\nname = \"snap-provider\"\nversion = \"0.4.2\"\nedition = \"2021\"\n\n[lib]\ncrate-type = [\"cdylib\"]\n\n[workspace]\n",
     );
-    p.file("src/lib.rs", "#[no_mangle]\npub extern \"C\" fn snap() -> u32 { 7 }\n");
+    p.file(
+        "src/lib.rs",
+        "#[no_mangle]\npub extern \"C\" fn snap() -> u32 { 7 }\n",
+    );
     p.file(
         "par.toml",
         format!(
@@ -26,7 +29,9 @@ fn project(extra_par: &str) -> Project {
 /// The plan as JSON with this machine's paths replaced by placeholders.
 fn plan_json(p: &Project, run: support::Run) -> String {
     let out = run.success();
-    let mut text = out.stdout.replace(&p.root().display().to_string(), "[ROOT]");
+    let mut text = out
+        .stdout
+        .replace(&p.root().display().to_string(), "[ROOT]");
     if let Some(zb) = support::find_tool("cargo-zigbuild") {
         text = text.replace(&zb.display().to_string(), "[CARGO_ZIGBUILD]");
         if let Some(venv) = zb.parent().and_then(|b| b.parent()) {
@@ -42,9 +47,16 @@ fn check_snapshot(name: &str, actual: &str) {
         std::fs::write(&path, actual).unwrap();
         return;
     }
-    let expected = std::fs::read_to_string(&path)
-        .unwrap_or_else(|_| panic!("no snapshot {}: run with SNAPSHOTS=overwrite", path.display()));
-    assert_eq!(actual, expected, "snapshot {name} differs (SNAPSHOTS=overwrite to accept)");
+    let expected = std::fs::read_to_string(&path).unwrap_or_else(|_| {
+        panic!(
+            "no snapshot {}: run with SNAPSHOTS=overwrite",
+            path.display()
+        )
+    });
+    assert_eq!(
+        actual, expected,
+        "snapshot {name} differs (SNAPSHOTS=overwrite to accept)"
+    );
 }
 
 #[test]
@@ -78,11 +90,17 @@ fn a_linker_in_the_users_cargo_config_wins() {
         ".cargo/config.toml",
         "[target.aarch64-unknown-linux-gnu]\nlinker = \"aarch64-linux-gnu-gcc\"\n",
     );
-    let json = plan_json(&p, p.parbuild(["plan", "--json", "--jobs", "2", "--target", "aarch64-linux"]));
+    let json = plan_json(
+        &p,
+        p.parbuild(["plan", "--json", "--jobs", "2", "--target", "aarch64-linux"]),
+    );
     check_snapshot("plan_user_linker_config.json", &json);
     let plan: serde_json::Value = serde_json::from_str(&json).unwrap();
     assert_eq!(plan["targets"][0]["backend"], "cargo");
-    assert!(plan["targets"][0]["env"].as_array().unwrap().is_empty(), "parbuild adds no linker of its own");
+    assert!(
+        plan["targets"][0]["env"].as_array().unwrap().is_empty(),
+        "parbuild adds no linker of its own"
+    );
 }
 
 #[test]
@@ -90,16 +108,24 @@ fn a_linker_in_the_users_environment_wins() {
     let p = project("");
     let out = p
         .parbuild(["plan", "--json", "--target", "aarch64-linux"])
-        .env("CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_LINKER", "/opt/my-gcc")
+        .env(
+            "CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_LINKER",
+            "/opt/my-gcc",
+        )
         .success();
     let plan = out.json();
     let t = &plan["targets"][0];
     assert_eq!(t["backend"], "cargo");
     assert!(
-        t["reason"].as_str().unwrap().contains("CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_LINKER"),
+        t["reason"]
+            .as_str()
+            .unwrap()
+            .contains("CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_LINKER"),
         "{t}"
     );
-    let argv = plan["invocations"][0]["command"]["argv"].as_array().unwrap();
+    let argv = plan["invocations"][0]["command"]["argv"]
+        .as_array()
+        .unwrap();
     assert_eq!(argv[0], "cargo");
     assert!(argv.iter().any(|a| a == "aarch64-unknown-linux-gnu"));
 }
@@ -109,14 +135,18 @@ fn text_plan_explains_itself() {
     let p = project("");
     let out = p.parbuild(["plan", "--jobs", "2"]).success();
     for needle in [
-        "plan: snap-provider 0.4.2 (cdylib `snap-provider`)",
+        "plan: snap-provider 0.4.2 (cdylib `snap_provider`)",
         "2 compiler jobs shared by all targets",
         "arm-linux",
         "stored as `arm-linux.bin`",
         "--message-format=json-render-diagnostics",
         "invocations (",
     ] {
-        assert!(out.stdout.contains(needle), "missing {needle:?} in:\n{}", out.stdout);
+        assert!(
+            out.stdout.contains(needle),
+            "missing {needle:?} in:\n{}",
+            out.stdout
+        );
     }
 }
 
@@ -124,8 +154,18 @@ fn text_plan_explains_itself() {
 fn unknown_target_on_the_command_line_is_bad_input() {
     let p = project("");
     let out = p.parbuild(["plan", "--target", "sparc-solaris"]).code(2);
-    assert!(out.stderr.contains("`--target sparc-solaris` is not a target"), "{}", out.stderr);
-    assert!(out.stderr.contains("x86_64-linux, aarch64-linux, arm-linux, x86_64-macos"), "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("`--target sparc-solaris` is not a target"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr
+            .contains("x86_64-linux, aarch64-linux, arm-linux, x86_64-macos"),
+        "{}",
+        out.stderr
+    );
 }
 
 #[test]
@@ -138,22 +178,45 @@ fn per_target_overrides_split_invocations() {
     let p = project("");
     let text = std::fs::read_to_string(p.path("par.toml"))
         .unwrap()
-        .replace("aarch64-linux = {}", "aarch64-linux = { features = [\"extra\"] }");
+        .replace(
+            "aarch64-linux = {}",
+            "aarch64-linux = { features = [\"extra\"] }",
+        );
     p.file("par.toml", text);
     p.file(
         "Cargo.toml",
         "[package]\nname = \"snap-provider\"\nversion = \"0.4.2\"\nedition = \"2021\"\n\n[lib]\ncrate-type = [\"cdylib\"]\n\n[features]\nextra = []\n\n[workspace]\n",
     );
-    let plan = p.parbuild(["plan", "--json", "--backend", "zig"]).success().json();
+    let plan = p
+        .parbuild(["plan", "--json", "--backend", "zig"])
+        .success()
+        .json();
     let invocations = plan["invocations"].as_array().unwrap();
     let labels: Vec<Vec<&str>> = invocations
         .iter()
-        .map(|i| i["labels"].as_array().unwrap().iter().map(|l| l.as_str().unwrap()).collect())
+        .map(|i| {
+            i["labels"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|l| l.as_str().unwrap())
+                .collect()
+        })
         .collect();
     assert_eq!(
         labels,
-        [vec!["x86_64-linux", "arm-linux", "x86_64-macos"], vec!["aarch64-linux"]],
+        [
+            vec!["x86_64-linux", "arm-linux", "x86_64-macos"],
+            vec!["aarch64-linux"]
+        ],
         "features split aarch64 into its own invocation"
     );
-    assert_eq!(plan["targets"][1]["target_dir"].as_str().unwrap().rsplit('/').next(), Some("zig-2"));
+    assert_eq!(
+        plan["targets"][1]["target_dir"]
+            .as_str()
+            .unwrap()
+            .rsplit('/')
+            .next(),
+        Some("zig-2")
+    );
 }

@@ -27,8 +27,11 @@ impl Label {
         if text == "claims" || text == "world" {
             return Err(LabelError::Reserved(text.to_owned()));
         }
-        let valid_part =
-            |p: &str| !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+        let valid_part = |p: &str| {
+            !p.is_empty()
+                && p.bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+        };
         match text.split_once('-') {
             Some((arch, os)) if valid_part(arch) && valid_part(os) => Ok(Self(text.to_owned())),
             _ => Err(LabelError::Malformed(text.to_owned())),
@@ -82,19 +85,53 @@ mod tests {
 
     #[test]
     fn accepts_and_rejects() {
-        for ok in ["x86_64-linux", "aarch64-macos", "arm-linux", "x86_64-windows", "riscv64-linux"] {
+        for ok in [
+            "x86_64-linux",
+            "aarch64-macos",
+            "arm-linux",
+            "x86_64-windows",
+            "riscv64-linux",
+        ] {
             assert_eq!(Label::parse(ok).unwrap().as_str(), ok);
         }
-        for bad in ["x86_64", "X86_64-linux", "x86_64-linux.bin", "a/b-linux", "-linux", "x86_64-", ""] {
-            assert!(matches!(Label::parse(bad), Err(LabelError::Malformed(_))), "{bad}");
+        for bad in [
+            "x86_64",
+            "X86_64-linux",
+            "x86_64-linux.bin",
+            "a/b-linux",
+            "-linux",
+            "x86_64-",
+            "",
+        ] {
+            assert!(
+                matches!(Label::parse(bad), Err(LabelError::Malformed(_))),
+                "{bad}"
+            );
         }
-        assert!(matches!(Label::parse("claims"), Err(LabelError::Reserved(_))));
-        assert!(matches!(Label::parse("world"), Err(LabelError::Reserved(_))));
+        assert!(matches!(
+            Label::parse("claims"),
+            Err(LabelError::Reserved(_))
+        ));
+        assert!(matches!(
+            Label::parse("world"),
+            Err(LabelError::Reserved(_))
+        ));
     }
 
     #[test]
     fn armv7_warns() {
-        assert!(Label::parse("armv7-linux").unwrap().lookup_warning().unwrap().contains("arm-linux"));
-        assert!(Label::parse("arm-linux").unwrap().lookup_warning().is_none());
+        assert!(
+            Label::parse("armv7-linux")
+                .unwrap()
+                .lookup_warning()
+                .unwrap()
+                .contains("arm-linux")
+        );
+        assert!(
+            Label::parse("arm-linux")
+                .unwrap()
+                .lookup_warning()
+                .is_none()
+        );
     }
 }

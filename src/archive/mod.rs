@@ -1,11 +1,39 @@
 //! The provider archive format: write, read, sign and verify `*.par.gz`.
 //!
-//! Free of CLI and build concerns (it never reads the environment, starts a process or
-//! prints), so it could become a crate of its own.
+//! Free of CLI and build concerns: it never reads the environment, starts a process or
+//! prints, and uses nothing of the crate but the exit-code constants, so it could become
+//! a crate of its own. Entry points:
+//! - [`write_file`]: pack binaries into a signed archive, atomically, verified before it
+//!   is renamed into place ([`write_to`] streams into any writer).
+//! - [`read_file`]: the [`Inspection`] model (metadata, keys, targets, signature status).
+//! - [`verify_file`]: every strict check, by name ([`VerifyReport`]).
+//!
+//! Layers: [`tar`] (blocks), [`compress`] (gzip/none/zstd, cap, trailing data),
+//! [`claims`] + [`jwt`] (the signed token), [`binary`] (format and CPU of each binary),
+//! [`scan`] (one bounded pass over an archive), [`write`] and [`verify`].
 
+pub mod binary;
+pub mod claims;
+pub mod compress;
+mod error;
+pub mod jwt;
 pub mod label;
+pub mod scan;
+pub mod tar;
+pub mod verify;
+pub mod write;
 
+pub use claims::{Claims, ProviderMeta, Wascap};
+pub use error::ArchiveError;
 pub use label::{Label, LabelError};
+pub use scan::{Inspection, ReadOptions, TargetInfo, read_file};
+pub use verify::{Check, VerifyOptions, VerifyReport, verify_file};
+pub use write::{Jti, WriteSpec, Written, write_file, write_to};
+
+/// The claims entry's name.
+pub const CLAIMS_ENTRY: &str = "claims.jwt";
+/// The optional WIT package entry's name (also its key in `target_hashes`).
+pub const WORLD_ENTRY: &str = "world.wasm";
 
 /// How the tar is compressed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
@@ -18,24 +46,4 @@ pub enum Compression {
     None,
     /// zstd: parbuild only.
     Zstd,
-}
-
-/// Errors of the archive code.
-#[derive(Debug, thiserror::Error)]
-pub enum ArchiveError {
-    /// A bad label.
-    #[error(transparent)]
-    Label(#[from] LabelError),
-}
-
-impl ArchiveError {
-    /// The exit code.
-    pub fn exit_code(&self) -> u8 {
-        crate::error::code::INPUT
-    }
-
-    /// How to fix it.
-    pub fn hint(&self) -> Option<String> {
-        None
-    }
 }

@@ -46,7 +46,8 @@ pub fn linker_missing(triple: &str, cx: &TargetContext, tools: &Toolbox) -> Opti
     }
     if let Some((linker, origin)) = &cx.user_linker {
         let program = linker.split_whitespace().next().unwrap_or(linker);
-        let found = std::path::Path::new(program).is_absolute() && std::path::Path::new(program).exists()
+        let found = std::path::Path::new(program).is_absolute()
+            && std::path::Path::new(program).exists()
             || tools.which(program).is_some();
         return (!found).then(|| Missing {
             what: format!("the linker `{linker}` you configured ({origin})"),

@@ -86,7 +86,8 @@ mod tests {
     use std::collections::BTreeMap;
 
     use super::*;
-    use crate::backend::{Artifact, CargoFlags, ContainerRun, TargetRequest};
+    use crate::backend::{CargoFlags, ContainerRun, TargetRequest};
+    use crate::metadata::{Artifact, ArtifactKind};
     use crate::env::Env;
     use crate::tools::Engine;
 
@@ -95,7 +96,10 @@ mod tests {
             cwd: "/ws/hello".into(),
             manifest_path: "/ws/hello/Cargo.toml".into(),
             package: "hello-provider".to_owned(),
-            artifact: Artifact::Bin("hello-provider".to_owned()),
+            artifact: Artifact {
+                kind: ArtifactKind::Bin,
+                name: "hello-provider".to_owned(),
+            },
             targets: vec![TargetRequest {
                 triple: "aarch64-unknown-linux-gnu".to_owned(),
                 glibc: None,
@@ -170,9 +174,9 @@ mod tests {
             "/ws/target/parbuild/container",
             "--message-format=json-render-diagnostics",
             "--keep-going",
-            "--locked",
             "-j",
             "2",
+            "--locked",
             "--offline",
         ]
         .iter()

@@ -147,7 +147,8 @@ mod tests {
     use std::collections::BTreeMap;
 
     use super::*;
-    use crate::backend::{Artifact, CargoFlags, ContainerRun, TargetRequest, host_path};
+    use crate::backend::{CargoFlags, ContainerRun, TargetRequest, host_path};
+    use crate::metadata::{Artifact, ArtifactKind};
     use crate::env::Env;
     use crate::tools::Engine;
 
@@ -156,7 +157,10 @@ mod tests {
             cwd: "/ws/hello".into(),
             manifest_path: "/ws/hello/Cargo.toml".into(),
             package: "hello-provider".to_owned(),
-            artifact: Artifact::Bin("hello-provider".to_owned()),
+            artifact: Artifact {
+                kind: ArtifactKind::Bin,
+                name: "hello-provider".to_owned(),
+            },
             targets: vec![TargetRequest {
                 triple: "aarch64-unknown-linux-gnu".to_owned(),
                 glibc: None,

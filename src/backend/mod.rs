@@ -18,42 +18,9 @@ use std::path::{Path, PathBuf};
 
 use crate::env::Env;
 use crate::manifest::BackendKind;
+use crate::metadata::{Artifact, ArtifactKind};
 use crate::process::Cmd;
 use crate::tools::{Engine, EngineKind, Missing, Toolbox};
-
-/// Which artifact of the package is the provider.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-#[serde(tag = "kind", content = "name", rename_all = "lowercase")]
-pub enum Artifact {
-    /// The library, as a `cdylib`.
-    Cdylib(String),
-    /// A binary target.
-    Bin(String),
-}
-
-impl Artifact {
-    /// The cargo target name.
-    pub fn name(&self) -> &str {
-        match self {
-            Self::Cdylib(n) | Self::Bin(n) => n,
-        }
-    }
-
-    /// The file cargo writes for it on `triple` (the convention, for `plan`; `build`
-    /// reads the real path from cargo's JSON messages).
-    pub fn file_name(&self, triple: &str) -> String {
-        let stem = self.name().replace('-', "_");
-        let windows = triple.contains("windows");
-        let apple = triple.contains("apple");
-        match self {
-            Self::Cdylib(_) if windows => format!("{stem}.dll"),
-            Self::Cdylib(_) if apple => format!("lib{stem}.dylib"),
-            Self::Cdylib(_) => format!("lib{stem}.so"),
-            Self::Bin(n) if windows => format!("{n}.exe"),
-            Self::Bin(n) => n.clone(),
-        }
-    }
-}
 
 /// cargo's `--offline`, `--locked`, `--frozen`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
@@ -199,9 +166,9 @@ pub fn cargo_args(inv: &Invocation, triple_arg: impl Fn(&TargetRequest) -> Strin
         "-p".to_owned(),
         inv.package.clone(),
     ];
-    match &inv.artifact {
-        Artifact::Cdylib(_) => args.push("--lib".to_owned()),
-        Artifact::Bin(name) => args.extend(["--bin".to_owned(), name.clone()]),
+    match inv.artifact.kind {
+        ArtifactKind::Cdylib => args.push("--lib".to_owned()),
+        ArtifactKind::Bin => args.extend(["--bin".to_owned(), inv.artifact.name.clone()]),
     }
     args.extend(["--profile".to_owned(), inv.profile.clone()]);
     for t in &inv.targets {
@@ -261,8 +228,10 @@ pub struct TargetContext {
     pub manifest_macos_target: Option<String>,
     /// glibc floor for zig (`[targets.X] glibc` or `[build] glibc`).
     pub glibc: String,
-    /// The image named in `par.toml` (`[targets.X] image` or `[build] image`).
+    /// The image named in `par.toml` (`[targets.X] image`, else `[build] image`).
     pub image: Option<String>,
+    /// Whether the target itself names it (only then does `auto` pick `container`).
+    pub target_image: bool,
     /// Whether the project's `Cross.toml` configures this target (an image or a Dockerfile).
     pub cross_toml: bool,
     /// The image `Cross.toml` names for this target.
@@ -272,7 +241,12 @@ pub struct TargetContext {
 }
 
 /// The environment `kind` adds for `triple`; never what the user already set.
-pub fn target_env(kind: BackendKind, triple: &str, cx: &TargetContext, tools: &Toolbox) -> Vec<EnvSetting> {
+pub fn target_env(
+    kind: BackendKind,
+    triple: &str,
+    cx: &TargetContext,
+    tools: &Toolbox,
+) -> Vec<EnvSetting> {
     match kind {
         BackendKind::Zig => zig::target_env(triple, cx),
         BackendKind::Cross => cross::target_env(triple, cx, tools),
@@ -313,7 +287,7 @@ pub fn missing(kind: BackendKind, triple: &str, cx: &TargetContext, tools: &Tool
 /// chosen only when configured (an image in `par.toml`, the target in `Cross.toml`) or
 /// when nothing else here can build the target.
 pub fn choose_auto(triple: &str, cx: &TargetContext, tools: &Toolbox) -> (BackendKind, String) {
-    if let Some(image) = &cx.image {
+    if let Some(image) = cx.image.as_ref().filter(|_| cx.target_image) {
         return (
             BackendKind::Container,
             format!("par.toml names the image `{image}` for this target: cargo runs inside it"),
@@ -326,7 +300,10 @@ pub fn choose_auto(triple: &str, cx: &TargetContext, tools: &Toolbox) -> (Backen
         );
     }
     if triple == cx.host {
-        return (BackendKind::Cargo, "the host target: the host's own cargo and linker".to_owned());
+        return (
+            BackendKind::Cargo,
+            "the host target: the host's own cargo and linker".to_owned(),
+        );
     }
     if let Some((linker, origin)) = &cx.user_linker {
         return (
@@ -365,17 +342,6 @@ pub fn choose_auto(triple: &str, cx: &TargetContext, tools: &Toolbox) -> (Backen
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn artifact_file_names() {
-        let lib = Artifact::Cdylib("fakepay-provider".to_owned());
-        assert_eq!(lib.file_name("x86_64-unknown-linux-gnu"), "libfakepay_provider.so");
-        assert_eq!(lib.file_name("x86_64-apple-darwin"), "libfakepay_provider.dylib");
-        assert_eq!(lib.file_name("x86_64-pc-windows-gnu"), "fakepay_provider.dll");
-        let bin = Artifact::Bin("hello-provider".to_owned());
-        assert_eq!(bin.file_name("aarch64-unknown-linux-gnu"), "hello-provider");
-        assert_eq!(bin.file_name("x86_64-pc-windows-gnu"), "hello-provider.exe");
-    }
 
     #[test]
     fn host_path_replaces_the_longest_mapped_prefix() {

@@ -9,17 +9,24 @@ use crate::process::Cmd;
 use crate::tools::Toolbox;
 
 /// Why `auto` picks zig.
-pub const WHY: &str = "not the host: zig links it without a cross toolchain (glibc floor on Linux, no SDK for macOS)";
+pub const WHY: &str =
+    "not the host: zig links it without a cross toolchain (glibc floor on Linux, no SDK for macOS)";
 
 /// Whether cargo-zigbuild can link `triple`.
 pub fn supports(triple: &str) -> bool {
-    triple.contains("-linux-") || triple.contains("-apple-darwin") || triple.ends_with("-windows-gnu")
+    triple.contains("-linux-")
+        || triple.contains("-apple-darwin")
+        || triple.ends_with("-windows-gnu")
 }
 
 /// rustc's own minimum macOS version for a target: what binaries should require unless
 /// the user says otherwise.
 pub fn rustc_min_macos(triple: &str) -> &'static str {
-    if triple.starts_with("aarch64") { "11.0" } else { "10.12" }
+    if triple.starts_with("aarch64") {
+        "11.0"
+    } else {
+        "10.12"
+    }
 }
 
 /// The triple as cargo-zigbuild takes it: `aarch64-unknown-linux-gnu.2.17` for a glibc floor.
@@ -32,12 +39,15 @@ pub fn triple_arg(triple: &str, glibc: Option<&str>) -> String {
 
 /// `cargo-zigbuild zigbuild …` for `inv`.
 pub fn command(inv: &Invocation, tools: &Toolbox) -> Cmd {
-    let program = tools
-        .zigbuild()
-        .map_or_else(|| "cargo-zigbuild".into(), std::path::PathBuf::into_os_string);
+    let program = tools.zigbuild().map_or_else(
+        || "cargo-zigbuild".into(),
+        std::path::PathBuf::into_os_string,
+    );
     let mut cmd = Cmd::new(program, &inv.cwd)
         .arg("zigbuild")
-        .args(cargo_args(inv, |t| triple_arg(&t.triple, t.glibc.as_deref())));
+        .args(cargo_args(inv, |t| {
+            triple_arg(&t.triple, t.glibc.as_deref())
+        }));
     if let Some(python) = tools.zig_python() {
         cmd = cmd.env("CARGO_ZIGBUILD_PYTHON_PATH", python);
     }
@@ -53,10 +63,14 @@ pub fn target_env(triple: &str, cx: &TargetContext) -> Vec<EnvSetting> {
         return Vec::new();
     }
     let (value, reason) = match &cx.manifest_macos_target {
-        Some(v) => (v.clone(), "[build] macos-deployment-target in par.toml".to_owned()),
+        Some(v) => (
+            v.clone(),
+            "[build] macos-deployment-target in par.toml".to_owned(),
+        ),
         None => (
             rustc_min_macos(triple).to_owned(),
-            "rustc's minimum for this target; zig would otherwise require the newest macOS".to_owned(),
+            "rustc's minimum for this target; zig would otherwise require the newest macOS"
+                .to_owned(),
         ),
     };
     vec![EnvSetting {
@@ -72,13 +86,22 @@ mod tests {
 
     #[test]
     fn glibc_suffix_only_on_gnu_linux() {
-        assert_eq!(triple_arg("aarch64-unknown-linux-gnu", Some("2.17")), "aarch64-unknown-linux-gnu.2.17");
+        assert_eq!(
+            triple_arg("aarch64-unknown-linux-gnu", Some("2.17")),
+            "aarch64-unknown-linux-gnu.2.17"
+        );
         assert_eq!(
             triple_arg("armv7-unknown-linux-gnueabihf", Some("2.17")),
             "armv7-unknown-linux-gnueabihf.2.17"
         );
-        assert_eq!(triple_arg("x86_64-unknown-linux-musl", Some("2.17")), "x86_64-unknown-linux-musl");
-        assert_eq!(triple_arg("x86_64-apple-darwin", Some("2.17")), "x86_64-apple-darwin");
+        assert_eq!(
+            triple_arg("x86_64-unknown-linux-musl", Some("2.17")),
+            "x86_64-unknown-linux-musl"
+        );
+        assert_eq!(
+            triple_arg("x86_64-apple-darwin", Some("2.17")),
+            "x86_64-apple-darwin"
+        );
     }
 
     #[test]

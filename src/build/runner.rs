@@ -7,6 +7,13 @@
 //! them, as make does for every recipe. The runner acquires one token per invocation
 //! before starting it and holds it until the child exits; with `jobs = 2` no more than two
 //! compiler jobs run at once however many invocations there are.
+//!
+//! Containers: the jobserver's pipe does not reach a cargo inside a container (`cross`,
+//! `container`), so such a child is not handed the jobserver; the plan gives it `-j N`,
+//! its share of the budget, and the runner holds N tokens while it runs, so containers and
+//! jobserver clients together still never exceed `jobs`. Its container is stopped by name
+//! on Ctrl-C or `--fail-fast` (signalling the engine's client does not stop it), and the
+//! container paths in its messages are mapped back to the host's.
 
 use std::collections::BTreeMap;
 use std::io::Write as _;
@@ -17,11 +24,11 @@ use std::time::{Duration, Instant};
 
 use cargo_metadata::Message;
 
-use super::ui::Ui;
 use super::BuildError;
+use super::ui::Ui;
 use crate::archive::Label;
-use crate::backend::Artifact;
 use crate::manifest::BackendKind;
+use crate::metadata::{Artifact, ArtifactKind};
 use crate::plan::{InvocationPlan, Plan};
 use crate::process::{self, ProcessError, interrupt};
 
@@ -68,7 +75,8 @@ pub struct Outcome {
 /// jobserver cannot be created.
 pub fn run(plan: &Plan, ui: &Ui, fail_fast: bool) -> Result<Vec<Outcome>, BuildError> {
     interrupt::install();
-    let jobserver = jobserver::Client::new(plan.jobs).map_err(|source| BuildError::Jobserver { source })?;
+    let jobserver =
+        jobserver::Client::new(plan.jobs).map_err(|source| BuildError::Jobserver { source })?;
     let failed = AtomicBool::new(false);
     let results: Vec<Vec<Outcome>> = std::thread::scope(|s| {
         let handles: Vec<_> = plan
@@ -148,11 +156,32 @@ fn run_invocation(
     for (label, _) in &triples {
         ui.waiting(label);
     }
-    // Pay cargo's implicit token (see the module docs).
-    let token = jobserver.acquire();
+    // A container's cargo runs outside the jobserver: fetch on the host first, then make
+    // room for it.
+    if let Some(failure) = prepare(inv) {
+        return triples
+            .iter()
+            .map(|(label, triple)| Outcome {
+                label: label.clone(),
+                triple: triple.clone(),
+                backend: inv.backend,
+                status: Status::Failed {
+                    excerpt: failure.clone(),
+                },
+                seconds: 0.0,
+                log: inv.log.clone(),
+            })
+            .collect();
+    }
+    // Pay cargo's implicit token, or a container's whole share (see the module docs).
+    let tokens = acquire_tokens(jobserver, inv.container.as_ref().map_or(1, |c| c.cpu_tokens));
     let start = Instant::now();
     if interrupt::requested() || (fail_fast && failed.load(Ordering::SeqCst)) {
-        return inv.labels.iter().map(|l| cancelled(plan, inv, l, start.elapsed())).collect();
+        return inv
+            .labels
+            .iter()
+            .map(|l| cancelled(plan, inv, l, start.elapsed()))
+            .collect();
     }
     for (label, _) in &triples {
         ui.started(label);
@@ -163,13 +192,22 @@ fn run_invocation(
         tail: Vec::new(),
         artifacts: BTreeMap::new(),
     });
-    let lock = || state.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let lock = || {
+        state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    };
     if let Some(f) = lock().log.as_mut() {
         let _ = writeln!(f, "$ {}\n", inv.command);
     }
     let artifact = &plan.package.artifact;
+    let paths = inv.container.as_ref().map_or(&[][..], |c| &c.paths[..]);
+    let _stop = inv
+        .container
+        .as_ref()
+        .map(|c| interrupt::StopHook::new(c.stop.clone()));
     let result = inv.command.stream(
-        Some(jobserver),
+        inv.container.is_none().then_some(jobserver),
         |line| {
             let Ok(msg) = serde_json::from_str::<Message>(line) else {
                 return;
@@ -180,6 +218,7 @@ fn run_invocation(
                     ui.crate_done(label, &a.target.name);
                 }
                 if let Some((triple, path)) = provider_file(artifact, &a, &triples) {
+                    let path = crate::backend::host_path(paths, &path);
                     lock().artifacts.insert(triple, path);
                 }
             }
@@ -202,13 +241,18 @@ fn run_invocation(
             }
         },
     );
-    drop(token);
+    drop(tokens);
     let elapsed = start.elapsed();
-    let st = state.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let st = state
+        .into_inner()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     let excerpt_of = |status_text: &str| {
         let errors = error_excerpt(&st.tail);
         if errors.is_empty() {
-            format!("{status_text}\n{}", process::last_lines(&st.tail.join("\n"), 12))
+            format!(
+                "{status_text}\n{}",
+                process::last_lines(&st.tail.join("\n"), 12)
+            )
         } else {
             errors
         }
@@ -225,12 +269,20 @@ fn run_invocation(
                 (Ok(_), None) if fail_fast && failed.load(Ordering::SeqCst) => Status::Cancelled,
                 (Ok(status), None) => Status::Failed {
                     excerpt: if status.success() {
-                        format!("cargo reported no `{}` artifact for `{triple}`", artifact.name())
+                        format!(
+                            "cargo reported no `{}` artifact for `{triple}`",
+                            artifact.name
+                        )
                     } else {
-                        excerpt_of(&format!("cargo failed ({})", process::describe_status(*status)))
+                        excerpt_of(&format!(
+                            "cargo failed ({})",
+                            process::describe_status(*status)
+                        ))
                     },
                 },
-                (Err(e), None) => Status::Failed { excerpt: e.to_string() },
+                (Err(e), None) => Status::Failed {
+                    excerpt: e.to_string(),
+                },
             };
             Outcome {
                 label: label.clone(),
@@ -242,7 +294,10 @@ fn run_invocation(
             }
         })
         .collect();
-    if outcomes.iter().any(|o| matches!(o.status, Status::Failed { .. })) {
+    if outcomes
+        .iter()
+        .any(|o| matches!(o.status, Status::Failed { .. }))
+    {
         failed.store(true, Ordering::SeqCst);
         if fail_fast {
             interrupt::signal_all();
@@ -254,6 +309,36 @@ fn run_invocation(
     outcomes
 }
 
+/// Takes `n` tokens: one pays a cargo child's implicit token; a containerized child
+/// holds its whole `-j` share. Several tokens are taken by one thread at a time: two
+/// invocations each holding part of the budget and waiting for the rest would wait forever.
+fn acquire_tokens(jobserver: &jobserver::Client, n: usize) -> Vec<jobserver::Acquired> {
+    static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+    if n <= 1 {
+        return jobserver.acquire().into_iter().collect();
+    }
+    let _turn = ONE_AT_A_TIME
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    (0..n).filter_map(|_| jobserver.acquire().ok()).collect()
+}
+
+/// Before a container starts: its directories (bind mounts need them) and its host-side
+/// step (`cargo fetch`). The error text, if either fails.
+fn prepare(inv: &InvocationPlan) -> Option<String> {
+    let c = inv.container.as_ref()?;
+    for dir in &c.dirs {
+        if let Err(e) = std::fs::create_dir_all(dir) {
+            return Some(format!("cannot create `{}`: {e}", dir.display()));
+        }
+    }
+    let cmd = c.prepare.as_ref()?;
+    if interrupt::requested() {
+        return None;
+    }
+    cmd.output_checked().err().map(|e| e.to_string())
+}
+
 fn open_log(inv: &InvocationPlan) -> Option<std::fs::File> {
     let dir = inv.log.parent()?;
     std::fs::create_dir_all(dir).ok()?;
@@ -262,7 +347,10 @@ fn open_log(inv: &InvocationPlan) -> Option<std::fs::File> {
 
 /// Which lanes an artifact counts for: the triple whose directory holds it, or every
 /// lane of the invocation for host artifacts (build scripts, proc-macros).
-fn lanes_of(triples: &[(Label, String)], files: &[cargo_metadata::camino::Utf8PathBuf]) -> Vec<Label> {
+fn lanes_of(
+    triples: &[(Label, String)],
+    files: &[cargo_metadata::camino::Utf8PathBuf],
+) -> Vec<Label> {
     let owner = triples.iter().find(|(_, triple)| {
         files
             .iter()
@@ -280,18 +368,18 @@ fn provider_file(
     a: &cargo_metadata::Artifact,
     triples: &[(Label, String)],
 ) -> Option<(String, PathBuf)> {
-    if a.target.name != artifact.name() {
+    if a.target.name != artifact.name {
         return None;
     }
     let kinds: Vec<String> = a.target.kind.iter().map(ToString::to_string).collect();
-    let path = match artifact {
-        Artifact::Bin(_) => {
+    let path = match artifact.kind {
+        ArtifactKind::Bin => {
             if !kinds.iter().any(|k| k == "bin") {
                 return None;
             }
             a.executable.clone()?
         }
-        Artifact::Cdylib(_) => {
+        ArtifactKind::Cdylib => {
             if !kinds.iter().any(|k| k == "cdylib") {
                 return None;
             }

@@ -58,7 +58,10 @@ impl<'a> Ui<'a> {
     }
 
     fn with_lane(&self, label: &Label, f: impl FnOnce(&mut Lane)) {
-        let mut lanes = self.lanes.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut lanes = self
+            .lanes
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         if let Some(lane) = lanes.get_mut(label) {
             f(lane);
         }
@@ -112,8 +115,12 @@ impl<'a> Ui<'a> {
     /// It ended.
     pub fn finished(&self, o: &Outcome) {
         let text = match &o.status {
-            Status::Built { size, .. } => format!("built in {:.1}s ({})", o.seconds, human_size(*size)),
-            Status::Failed { .. } => format!("FAILED after {:.1}s (log: {})", o.seconds, o.log.display()),
+            Status::Built { size, .. } => {
+                format!("built in {:.1}s ({})", o.seconds, human_size(*size))
+            }
+            Status::Failed { .. } => {
+                format!("FAILED after {:.1}s (log: {})", o.seconds, o.log.display())
+            }
             Status::Cancelled => "cancelled".to_owned(),
         };
         let mut plain = false;
@@ -143,7 +150,11 @@ pub fn human_size(bytes: u64) -> String {
 /// The summary table: target, backend, status, time, size, log; then each failure's excerpt.
 pub fn summary(outcomes: &[Outcome]) -> String {
     let mut out = String::new();
-    let _ = writeln!(out, "{:<15} {:<8} {:<10} {:>8} {:>10}  log", "target", "backend", "status", "time", "size");
+    let _ = writeln!(
+        out,
+        "{:<15} {:<8} {:<10} {:>8} {:>10}  log",
+        "target", "backend", "status", "time", "size"
+    );
     for o in outcomes {
         let (status, size) = match &o.status {
             Status::Built { size, .. } => ("ok", human_size(*size)),

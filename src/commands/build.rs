@@ -26,9 +26,9 @@ pub fn run(args: &BuildArgs, ctx: &Context) -> Result<()> {
         }
         .into());
     }
-    let keys = super::pack::key_options(&args.keys, &manifest.sign);
+    let keys = crate::keystore::KeyOptions::new(&args.keys, Some(&manifest.sign));
     // Fail on keys before spending minutes on compilers (e.g. CI without keys).
-    crate::keystore::check_available(&ctx.env, &keys, plan.package.artifact.name())?;
+    super::pack::resolve_keys(ctx, &keys, &plan.package.artifact.name)?;
 
     let labels: Vec<&str> = plan.targets.iter().map(|t| t.label.as_str()).collect();
     ctx.reporter.status(format!(
@@ -81,8 +81,11 @@ pub fn run(args: &BuildArgs, ctx: &Context) -> Result<()> {
         world: manifest.provider.world.clone(),
         compression: plan.compression,
         keys,
-        subject_stem: plan.package.artifact.name().to_owned(),
-        output: args.output.as_ref().map_or_else(|| plan.output.clone(), |o| ctx.path(o)),
+        subject_stem: plan.package.artifact.name.clone(),
+        output: args
+            .output
+            .as_ref()
+            .map_or_else(|| plan.output.clone(), |o| ctx.path(o)),
     };
     let summary = pack_and_verify(ctx, &request)?;
     if args.json {
@@ -92,7 +95,8 @@ pub fn run(args: &BuildArgs, ctx: &Context) -> Result<()> {
             "targets": outcomes,
         }));
     } else {
-        ctx.reporter.out(super::pack::describe(&summary, failed > 0));
+        ctx.reporter
+            .out(super::pack::describe(&summary, failed > 0));
     }
     if failed > 0 {
         ctx.reporter.warn(format!(

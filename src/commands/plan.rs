@@ -25,7 +25,12 @@ pub fn run(args: &PlanArgs, ctx: &Context) -> Result<()> {
 }
 
 /// Loads `par.toml`, asks cargo about the package and makes the plan.
-pub fn load(ctx: &Context, select: &SelectArgs, fail_fast: bool, tools: &Toolbox) -> Result<(Manifest, Plan)> {
+pub fn load(
+    ctx: &Context,
+    select: &SelectArgs,
+    fail_fast: bool,
+    tools: &Toolbox,
+) -> Result<(Manifest, Plan)> {
     let manifest = crate::manifest::load(&ctx.manifest_path())?;
     let package = crate::metadata::resolve(&manifest, &ctx.env)?;
     let overrides = Overrides {
@@ -34,6 +39,8 @@ pub fn load(ctx: &Context, select: &SelectArgs, fail_fast: bool, tools: &Toolbox
             BackendChoice::Auto => BackendKind::Auto,
             BackendChoice::Cargo => BackendKind::Cargo,
             BackendChoice::Zig => BackendKind::Zig,
+            BackendChoice::Cross => BackendKind::Cross,
+            BackendChoice::Container => BackendKind::Container,
         }),
         jobs: select.jobs,
         profile: select.profile.clone(),
@@ -57,11 +64,11 @@ pub fn render(plan: &Plan) -> String {
         "plan: {} {} ({} `{}`), profile `{}`, {} compiler job{} shared by all targets",
         p.name,
         plan.version,
-        match p.artifact {
-            crate::backend::Artifact::Cdylib(_) => "cdylib",
-            crate::backend::Artifact::Bin(_) => "bin",
+        match p.artifact.kind {
+            crate::metadata::ArtifactKind::Cdylib => "cdylib",
+            crate::metadata::ArtifactKind::Bin => "bin",
         },
-        p.artifact.name(),
+        p.artifact.name,
         plan.profile,
         plan.jobs,
         if plan.jobs == 1 { "" } else { "s" },
@@ -70,29 +77,61 @@ pub fn render(plan: &Plan) -> String {
         out,
         "output: {} ({})\n",
         plan.output.display(),
-        serde_json::to_value(plan.compression).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
+        serde_json::to_value(plan.compression)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default()
     );
     for t in &plan.targets {
-        let _ = writeln!(out, "{:<15} {:<32} {}", t.label.as_str(), t.triple, t.backend.as_str());
+        let _ = writeln!(
+            out,
+            "{:<15} {:<32} {}",
+            t.label.as_str(),
+            t.triple,
+            t.backend.as_str()
+        );
         let _ = writeln!(out, "  why:    {}", t.reason);
         for e in &t.env {
             let _ = writeln!(out, "  env:    {}={} ({})", e.key, e.value, e.reason);
         }
+        if let Some(floor) = &t.glibc {
+            let _ = writeln!(out, "  glibc:  {floor} floor (binaries run on distributions with glibc {floor} or newer)");
+        }
         let _ = writeln!(out, "  output: {}", t.expected_output.display());
         if t.label.as_str() == "arm-linux" && t.triple.starts_with("armv7") {
-            let _ = writeln!(out, "  note:   stored as `arm-linux.bin`, the name 32-bit ARM hosts look up");
+            let _ = writeln!(
+                out,
+                "  note:   stored as `arm-linux.bin`, the name 32-bit ARM hosts look up"
+            );
         }
     }
-    let _ = writeln!(out, "\ninvocations ({}, run at once):", plan.invocations.len());
+    let _ = writeln!(
+        out,
+        "\ninvocations ({}, run at once):",
+        plan.invocations.len()
+    );
     for (i, inv) in plan.invocations.iter().enumerate() {
-        let labels: Vec<&str> = inv.labels.iter().map(crate::archive::Label::as_str).collect();
-        let _ = writeln!(out, "  [{}] {} for {}", i + 1, inv.backend.as_str(), labels.join(", "));
+        let labels: Vec<&str> = inv
+            .labels
+            .iter()
+            .map(crate::archive::Label::as_str)
+            .collect();
+        let _ = writeln!(
+            out,
+            "  [{}] {} for {}",
+            i + 1,
+            inv.backend.as_str(),
+            labels.join(", ")
+        );
         let _ = writeln!(out, "      cd {}", inv.command.cwd().display());
         let _ = writeln!(out, "      {}", inv.command);
         let _ = writeln!(out, "      log: {}", inv.log.display());
     }
     if !plan.missing.is_empty() {
-        let _ = writeln!(out, "\nmissing (`parbuild doctor --fix` installs what it can):");
+        let _ = writeln!(
+            out,
+            "\nmissing (`parbuild doctor --fix` installs what it can):"
+        );
         for m in &plan.missing {
             let _ = writeln!(out, "  - {}: {}", m.what, m.fix);
         }

@@ -1,11 +1,65 @@
-//! `parbuild verify`.
+//! `parbuild verify`: every strict check by name on stdout; exit 0 only when all pass,
+//! 1 when one fails, 2 when the file cannot be read at all.
 
+use crate::archive::{self, VerifyOptions};
 use crate::cli::VerifyArgs;
 use crate::error::{Error, Result};
 
 use super::Context;
 
 /// Runs `parbuild verify`.
-pub fn run(_args: &VerifyArgs, _ctx: &Context) -> Result<()> {
-    Err(Error::Internal { message: "`verify` is not written yet".to_owned() })
+pub fn run(args: &VerifyArgs, ctx: &Context) -> Result<()> {
+    let path = ctx.path(&args.file);
+    let opts = VerifyOptions {
+        max_unpacked: args.max_unpacked,
+        issuer: args.issuer.clone(),
+        subject: args.subject.clone(),
+        now: std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs()),
+    };
+    let report = archive::verify_file(&path, &opts)?;
+    if args.json {
+        ctx.reporter.json(&serde_json::json!({
+            "file": path,
+            "ok": report.ok(),
+            "compression": report.compression,
+            "checks": report.checks,
+        }));
+    } else {
+        let width = report
+            .checks
+            .iter()
+            .map(|c| c.name.len())
+            .max()
+            .unwrap_or(0);
+        for c in &report.checks {
+            let mark = ctx.reporter.mark(c.ok, if c.ok { "ok  " } else { "FAIL" });
+            ctx.reporter
+                .out(format!("{mark}  {:<width$}  {}", c.name, c.detail));
+        }
+    }
+    let failed: Vec<&str> = report
+        .checks
+        .iter()
+        .filter(|c| !c.ok)
+        .map(|c| c.name)
+        .collect();
+    if failed.is_empty() {
+        ctx.reporter.status(format!(
+            "`{}` is sound: {} checks passed",
+            path.display(),
+            report.checks.len()
+        ));
+        Ok(())
+    } else {
+        Err(Error::Failed {
+            message: format!(
+                "`{}` failed {} check(s): {}",
+                path.display(),
+                failed.len(),
+                failed.join(", ")
+            ),
+        })
+    }
 }

@@ -86,8 +86,6 @@ pub enum BackendKind {
     Cross,
     /// `docker run`/`podman run` of a named image, cargo inside.
     Container,
-    /// Stub binaries without a compiler (tests and dry runs).
-    Fake,
 }
 
 impl BackendKind {
@@ -99,7 +97,6 @@ impl BackendKind {
             Self::Zig => "zig",
             Self::Cross => "cross",
             Self::Container => "container",
-            Self::Fake => "fake",
         }
     }
 }
@@ -147,6 +144,8 @@ pub struct BuildSettings {
     /// `MACOSX_DEPLOYMENT_TARGET` for macOS targets unless the user set it; `None`: rustc's
     /// own minimum for the target.
     pub macos_deployment_target: Option<String>,
+    /// The image of `cross` and `container` targets that name none.
+    pub image: Option<String>,
 }
 
 /// Where a signing key comes from, as written in `[sign]`.
@@ -194,3 +193,6 @@ pub fn load(path: &Path) -> Result<Manifest, ManifestError> {
 pub fn parse(text: &str, path: &Path) -> Result<Manifest, ManifestError> {
     validate::validate(text, path)
 }
+
+#[cfg(test)]
+mod tests;

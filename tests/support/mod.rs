@@ -4,7 +4,7 @@
 //! Also holds the gate for tests that need external tools: without the tool the test
 //! says why it skips; with `PARBUILD_TEST_REQUIRE_TOOLS=1` (CI) a missing tool fails it.
 
-#![allow(dead_code, clippy::disallowed_methods)] // each test binary uses part of it; tests may read env
+#![allow(dead_code, clippy::disallowed_methods, clippy::print_stderr)] // each test binary uses part of it; tests may read env
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
@@ -21,6 +21,7 @@ pub const SERVICE_PUB: &str = "VCQJVJPUPJTVTABP7FK7RXBNFIKKLSM5EO7JP6DECJ77SOBUK
 
 /// Variables removed from every test run so the developer's machine does not leak in.
 const CLEARED: &[&str] = &[
+    "CARGO",
     "CARGO_TARGET_DIR",
     "RUSTFLAGS",
     "CARGO_BUILD_RUSTFLAGS",
@@ -89,6 +90,8 @@ impl Project {
             cmd.env_remove(var);
         }
         cmd.env("HOME", self.path("home"));
+        // The tools scripts/setup installed live under the real home: keep using them.
+        cmd.env("PARBUILD_TOOLS_DIR", real_tools_dir());
         cmd.args(args.into_iter().map(Into::into));
         Run { cmd, ran: false }
     }
@@ -179,7 +182,13 @@ impl Run {
     /// Runs and asserts the exit code.
     pub fn code(self, code: i32) -> Outcome {
         let out = self.output();
-        assert_eq!(out.code, Some(code), "unexpected exit code\n--- stdout\n{}\n--- stderr\n{}", out.stdout, out.stderr);
+        assert_eq!(
+            out.code,
+            Some(code),
+            "unexpected exit code\n--- stdout\n{}\n--- stderr\n{}",
+            out.stdout,
+            out.stderr
+        );
         out
     }
 }
@@ -190,6 +199,17 @@ impl Drop for Run {
             panic!("a parbuild command was built but never run");
         }
     }
+}
+
+/// Where scripts/setup put cargo-zigbuild (same rule as `Env::tools_dir`).
+pub fn real_tools_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os("PARBUILD_TOOLS_DIR") {
+        return PathBuf::from(dir);
+    }
+    if let Some(xdg) = std::env::var_os("XDG_DATA_HOME") {
+        return PathBuf::from(xdg).join("parbuild");
+    }
+    PathBuf::from(std::env::var_os("HOME").unwrap_or_default()).join(".local/share/parbuild")
 }
 
 /// The repository root.
@@ -212,9 +232,7 @@ pub fn find_tool(program: &str) -> Option<PathBuf> {
     let mut dirs: Vec<PathBuf> = std::env::var_os("PATH")
         .map(|p| std::env::split_paths(&p).collect())
         .unwrap_or_default();
-    if let Some(home) = std::env::var_os("HOME") {
-        dirs.push(PathBuf::from(home).join(".local/share/parbuild/venv/bin"));
-    }
+    dirs.push(real_tools_dir().join("venv/bin"));
     dirs.into_iter()
         .map(|d| d.join(program))
         .find(|p| p.is_file())
@@ -267,13 +285,12 @@ pub struct BinaryInfo {
 
 /// Reads a binary's header with the `object` crate.
 pub fn binary_info(bytes: &[u8]) -> BinaryInfo {
-    use object::{Object as _, ObjectKind, ObjectSection as _};
+    use object::{Object as _, ObjectKind};
     let file = object::File::parse(bytes).expect("a binary the object crate can read");
     let executable = match file.format() {
         object::BinaryFormat::Elf => file.section_by_name(".interp").is_some(),
         _ => file.kind() == ObjectKind::Executable,
     };
-    let _ = file.sections().count();
     BinaryInfo {
         format: file.format(),
         arch: file.architecture(),
@@ -285,7 +302,9 @@ pub fn binary_info(bytes: &[u8]) -> BinaryInfo {
 /// Loads an archive's bytes with the real wasmCloud loader (provider-archive 0.16) and
 /// checks its token with wascap; returns the loaded archive.
 pub fn load_with_wasmcloud(bytes: &[u8]) -> provider_archive::ProviderArchive {
-    let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
     let par = rt
         .block_on(provider_archive::ProviderArchive::try_load(bytes))
         .expect("provider-archive 0.16 loads the archive");
@@ -302,5 +321,101 @@ pub fn qemu_sysroot(arch: &str) -> &'static str {
     match arch {
         "aarch64" => "/usr/aarch64-linux-gnu",
         _ => "/usr/arm-linux-gnueabihf",
+    }
+}
+
+// ---- Archive helpers (binaries small enough to pack in a debug build in milliseconds).
+
+/// ELF `e_machine` values used by the tests.
+pub const EM_X86_64: u16 = 62;
+/// AArch64.
+pub const EM_AARCH64: u16 = 183;
+/// 32-bit ARM.
+pub const EM_ARM: u16 = 40;
+
+/// A tiny ELF executable image (a valid header plus some bytes) for `machine`.
+pub fn elf_binary(machine: u16, is64: bool) -> Vec<u8> {
+    let mut h = vec![0u8; 64];
+    h[..4].copy_from_slice(b"\x7fELF");
+    h[4] = if is64 { 2 } else { 1 };
+    h[5] = 1;
+    h[6] = 1;
+    h[16] = 2;
+    h[18..20].copy_from_slice(&machine.to_le_bytes());
+    h[20] = 1;
+    h.extend(std::iter::repeat_n(0xAB, 300));
+    h
+}
+
+/// A tiny thin Mach-O 64 image for CPU type `cpu` (x86_64: `0x0100_0007`, arm64: `0x0100_000C`).
+pub fn macho64_binary(cpu: u32) -> Vec<u8> {
+    let mut h = vec![0u8; 32];
+    h[..4].copy_from_slice(&0xfeed_facf_u32.to_le_bytes());
+    h[4..8].copy_from_slice(&cpu.to_le_bytes());
+    h[12..16].copy_from_slice(&2u32.to_le_bytes());
+    h.extend(std::iter::repeat_n(0xCD, 200));
+    h
+}
+
+/// A tiny PE32+ image for `machine` (x86_64: `0x8664`).
+pub fn pe64_binary(machine: u16) -> Vec<u8> {
+    let mut h = vec![0u8; 512];
+    h[..2].copy_from_slice(b"MZ");
+    h[0x3c..0x40].copy_from_slice(&0x80u32.to_le_bytes());
+    h[0x80..0x84].copy_from_slice(b"PE\0\0");
+    h[0x84..0x86].copy_from_slice(&machine.to_le_bytes());
+    h[0x94..0x96].copy_from_slice(&240u16.to_le_bytes());
+    h[0x98..0x9a].copy_from_slice(&0x20bu16.to_le_bytes());
+    h
+}
+
+impl Project {
+    /// Writes the test account and service seeds to `acct.nk` and `svc.nk` and returns
+    /// the flags that use them.
+    pub fn test_keys(&self) -> [String; 4] {
+        self.file("acct.nk", ACCOUNT_SEED);
+        self.file("svc.nk", SERVICE_SEED);
+        [
+            "--issuer".into(),
+            "acct.nk".into(),
+            "--subject".into(),
+            "svc.nk".into(),
+        ]
+    }
+
+    /// Writes an x86_64-linux and an aarch64-linux binary and returns `--target` flags.
+    pub fn two_binaries(&self) -> [String; 4] {
+        self.file("bin/x86", elf_binary(EM_X86_64, true));
+        self.file("bin/arm64", elf_binary(EM_AARCH64, true));
+        [
+            "--target".into(),
+            "x86_64-linux=bin/x86".into(),
+            "--target".into(),
+            "aarch64-linux=bin/arm64".into(),
+        ]
+    }
+
+    /// `parbuild pack` of [`Project::two_binaries`] with the test keys, reproducible,
+    /// plus `extra` flags.
+    pub fn pack(&self, extra: &[&str]) -> Run {
+        let mut args: Vec<String> = vec![
+            "pack".into(),
+            "--name".into(),
+            "Example".into(),
+            "--vendor".into(),
+            "acme".into(),
+        ];
+        args.extend(self.two_binaries());
+        args.extend(self.test_keys());
+        args.extend(extra.iter().map(|s| (*s).to_owned()));
+        self.parbuild(args).env("SOURCE_DATE_EPOCH", "1700000000")
+    }
+}
+
+impl Run {
+    /// Appends more arguments.
+    pub fn args_from<S: AsRef<std::ffi::OsStr>>(mut self, args: &[S]) -> Self {
+        self.cmd.args(args);
+        self
     }
 }

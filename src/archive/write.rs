@@ -1,0 +1,393 @@
+//! Writing an archive: hash every input in a first streaming pass (the claims come first
+//! in the tar and contain the hashes), sign the claims once, then stream each file into
+//! the tar while hashing it again, failing if it changed in between. Nothing is ever held
+//! whole in memory. [`write_file`] does this into a temporary file beside the
+//! destination, verifies the result strictly and only then renames it into place.
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::{BufWriter, Read, Write};
+use std::path::{Path, PathBuf};
+
+use sha2::{Digest, Sha256};
+
+use super::claims::{WASCAP_REVISION, hex_upper};
+use super::{
+    ArchiveError, CLAIMS_ENTRY, Claims, Compression, Label, ProviderMeta, VerifyOptions,
+    VerifyReport, WORLD_ENTRY, Wascap, binary, compress::Encoder, jwt, tar, verify_file,
+};
+
+/// Where the `jti` comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Jti {
+    /// Derived from the claims content: reproducible builds.
+    FromContent,
+    /// This exact value (a random one, or a test's).
+    Given(String),
+}
+
+/// Everything an archive is made of.
+#[derive(Debug, Clone)]
+pub struct WriteSpec<'a> {
+    /// Provider metadata.
+    pub meta: &'a ProviderMeta,
+    /// One binary per label.
+    pub binaries: &'a [(Label, PathBuf)],
+    /// The WIT package, if any.
+    pub world: Option<&'a Path>,
+    /// Compression.
+    pub compression: Compression,
+    /// The issuer: an account key with its seed.
+    pub issuer: &'a nkeys::KeyPair,
+    /// The subject: a service public key.
+    pub subject: &'a str,
+    /// Issued at (Unix seconds).
+    pub iat: u64,
+    /// The `jti`.
+    pub jti: Jti,
+}
+
+/// One stored entry.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct WrittenEntry {
+    /// `<label>` or `world.wasm`.
+    pub label: String,
+    /// Size in bytes.
+    pub size: u64,
+    /// Uppercase hex SHA-256.
+    pub sha256: String,
+}
+
+/// What was written.
+#[derive(Debug, Clone)]
+pub struct Written {
+    /// The signed claims.
+    pub claims: Claims,
+    /// The token stored as `claims.jwt`.
+    pub token: String,
+    /// The targets, sorted by label.
+    pub targets: Vec<WrittenEntry>,
+    /// The WIT package.
+    pub world: Option<WrittenEntry>,
+    /// Archive size in bytes (compressed).
+    pub size: u64,
+}
+
+struct Input {
+    entry: String,
+    label: String,
+    path: PathBuf,
+    size: u64,
+    sha256: String,
+    head: Vec<u8>,
+}
+
+fn read_err(what: &str, path: &Path, source: std::io::Error) -> ArchiveError {
+    ArchiveError::ReadInput {
+        what: what.to_owned(),
+        path: path.to_owned(),
+        source,
+    }
+}
+
+/// Pass 1: size, hash and first bytes of a file, streaming.
+fn hash_input(
+    entry: String,
+    label: String,
+    path: &Path,
+    what: &str,
+) -> Result<Input, ArchiveError> {
+    let mut file = File::open(path).map_err(|e| read_err(what, path, e))?;
+    if file
+        .metadata()
+        .map_err(|e| read_err(what, path, e))?
+        .is_dir()
+    {
+        return Err(read_err(
+            what,
+            path,
+            std::io::Error::other("it is a directory"),
+        ));
+    }
+    let mut hasher = Sha256::new();
+    let mut head = Vec::new();
+    let mut size = 0u64;
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        let n = file.read(&mut buf).map_err(|e| read_err(what, path, e))?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+        if head.len() < binary::HEAD_LEN {
+            head.extend_from_slice(&buf[..n.min(binary::HEAD_LEN - head.len())]);
+        }
+        size += n as u64;
+    }
+    Ok(Input {
+        entry,
+        label,
+        path: path.to_owned(),
+        size,
+        sha256: hex_upper(&hasher.finalize()),
+        head,
+    })
+}
+
+/// Checks the spec, hashes every input and signs the claims.
+fn prepare(spec: &WriteSpec<'_>) -> Result<(Vec<Input>, Claims, String), ArchiveError> {
+    if spec.binaries.is_empty() {
+        return Err(ArchiveError::NoTargets);
+    }
+    if spec.issuer.key_pair_type() != nkeys::KeyPairType::Account {
+        return Err(ArchiveError::WrongKeyType {
+            role: "issuer",
+            public: spec.issuer.public_key(),
+            expected: "an account key (`A…`)",
+        });
+    }
+    if !nkeys::KeyPair::from_public_key(spec.subject)
+        .is_ok_and(|k| k.key_pair_type() == nkeys::KeyPairType::Service)
+    {
+        return Err(ArchiveError::WrongKeyType {
+            role: "subject",
+            public: spec.subject.to_owned(),
+            expected: "a service key (`V…`)",
+        });
+    }
+    let mut sorted: Vec<&(Label, PathBuf)> = spec.binaries.iter().collect();
+    sorted.sort_by(|a, b| a.0.cmp(&b.0));
+    if let Some(w) = sorted.windows(2).find(|w| w[0].0 == w[1].0) {
+        return Err(ArchiveError::DuplicateLabel {
+            label: w[0].0.to_string(),
+        });
+    }
+    let mut inputs = Vec::new();
+    if let Some(world) = spec.world {
+        inputs.push(hash_input(
+            WORLD_ENTRY.to_owned(),
+            WORLD_ENTRY.to_owned(),
+            world,
+            "the WIT package",
+        )?);
+    }
+    for (label, path) in sorted {
+        inputs.push(hash_input(
+            label.entry_name(),
+            label.to_string(),
+            path,
+            &format!("the binary for `{label}`"),
+        )?);
+    }
+    let hashes: BTreeMap<String, String> = inputs
+        .iter()
+        .map(|i| (i.label.clone(), i.sha256.clone()))
+        .collect();
+    let mut claims = Claims {
+        exp: None,
+        jti: String::new(),
+        iat: spec.iat,
+        iss: spec.issuer.public_key(),
+        sub: spec.subject.to_owned(),
+        nbf: None,
+        wascap: Some(Wascap::new(spec.meta, hashes)),
+        wascap_revision: Some(WASCAP_REVISION),
+    };
+    claims.jti = match &spec.jti {
+        Jti::FromContent => claims.content_jti(),
+        Jti::Given(j) => j.clone(),
+    };
+    let token = jwt::encode(&claims, spec.issuer).map_err(|e| ArchiveError::Sign {
+        detail: e.to_string(),
+    })?;
+    Ok((inputs, claims, token))
+}
+
+/// Pass 2: the tar stream into `out`, each input re-hashed while it is copied.
+fn write_stream<W: Write>(
+    out: W,
+    spec: &WriteSpec<'_>,
+    inputs: &[Input],
+    token: &str,
+) -> Result<W, WriteFailure> {
+    let mut enc = Encoder::new(out, spec.compression)?;
+    tar::write_entry(
+        &mut enc,
+        CLAIMS_ENTRY,
+        token.len() as u64,
+        &mut token.as_bytes(),
+        |_| {},
+    )?;
+    for input in inputs {
+        let mut file =
+            File::open(&input.path).map_err(|_| WriteFailure::Changed(input.path.clone()))?;
+        let mut hasher = Sha256::new();
+        tar::write_entry(&mut enc, &input.entry, input.size, &mut file, |chunk| {
+            hasher.update(chunk)
+        })
+        .map_err(|e| {
+            if e.kind() == std::io::ErrorKind::UnexpectedEof {
+                WriteFailure::Changed(input.path.clone())
+            } else {
+                e.into()
+            }
+        })?;
+        let mut extra = [0u8; 1];
+        if file.read(&mut extra)? != 0 || hex_upper(&hasher.finalize()) != input.sha256 {
+            return Err(WriteFailure::Changed(input.path.clone()));
+        }
+    }
+    tar::write_end(&mut enc)?;
+    Ok(enc.finish()?)
+}
+
+enum WriteFailure {
+    Io(std::io::Error),
+    Changed(PathBuf),
+}
+
+impl From<std::io::Error> for WriteFailure {
+    fn from(e: std::io::Error) -> Self {
+        Self::Io(e)
+    }
+}
+
+fn written(inputs: Vec<Input>, claims: Claims, token: String, size: u64) -> Written {
+    let mut targets = Vec::new();
+    let mut world = None;
+    for i in inputs {
+        let entry = WrittenEntry {
+            label: i.label,
+            size: i.size,
+            sha256: i.sha256,
+        };
+        if i.entry == WORLD_ENTRY {
+            world = Some(entry)
+        } else {
+            targets.push(entry)
+        }
+    }
+    Written {
+        claims,
+        token,
+        targets,
+        world,
+        size,
+    }
+}
+
+/// Writes the archive into `out` (no binary format check, no verification: for tests and
+/// for callers that verify themselves).
+pub fn write_to<W: Write>(out: W, spec: &WriteSpec<'_>) -> Result<(W, Written), ArchiveError> {
+    let (inputs, claims, token) = prepare(spec)?;
+    let mut counter = CountingWriter {
+        inner: out,
+        count: 0,
+    };
+    counter = write_stream(counter, spec, &inputs, &token).map_err(|e| match e {
+        WriteFailure::Changed(path) => ArchiveError::InputChanged { path },
+        WriteFailure::Io(source) => ArchiveError::Write {
+            path: PathBuf::from("<stream>"),
+            source,
+        },
+    })?;
+    let size = counter.count;
+    Ok((counter.inner, written(inputs, claims, token, size)))
+}
+
+struct CountingWriter<W> {
+    inner: W,
+    count: u64,
+}
+
+impl<W: Write> Write for CountingWriter<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.count += n as u64;
+        Ok(n)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+/// Writes the archive to `dest` atomically: every binary's format and CPU is checked
+/// against its label first, the archive goes to a temporary file beside `dest`, is
+/// verified with `verify` (every check, CPU included) and only then renamed over `dest`.
+/// On any failure nothing is left behind and an existing `dest` is untouched.
+pub fn write_file(
+    dest: &Path,
+    spec: &WriteSpec<'_>,
+    verify: &VerifyOptions,
+) -> Result<(Written, VerifyReport), ArchiveError> {
+    let dir = match dest.parent() {
+        Some(p) if p.as_os_str().is_empty() => Path::new("."),
+        Some(p) => p,
+        None => Path::new("."),
+    };
+    if !dir.is_dir() {
+        return Err(ArchiveError::OutputDir {
+            path: dir.to_owned(),
+        });
+    }
+    let (inputs, claims, token) = prepare(spec)?;
+    for input in &inputs {
+        if input.entry == WORLD_ENTRY {
+            if !input.head.starts_with(b"\0asm") {
+                return Err(ArchiveError::NotWasm {
+                    path: input.path.clone(),
+                });
+            }
+        } else if let Ok(label) = Label::parse(&input.label)
+            && let Err(detail) = binary::check(&label, &input.head)
+        {
+            return Err(ArchiveError::BinaryMismatch {
+                label: input.label.clone(),
+                path: input.path.clone(),
+                detail,
+            });
+        }
+    }
+    let write_err = |source| ArchiveError::Write {
+        path: dest.to_owned(),
+        source,
+    };
+    let file_name = dest
+        .file_name()
+        .map_or_else(|| "archive".into(), |n| n.to_string_lossy().into_owned());
+    let temp = tempfile::Builder::new()
+        .prefix(&format!(".{file_name}."))
+        .suffix(".tmp")
+        .tempfile_in(dir)
+        .map_err(write_err)?;
+    let out = BufWriter::new(temp.as_file());
+    let out = write_stream(out, spec, &inputs, &token).map_err(|e| match e {
+        WriteFailure::Changed(path) => ArchiveError::InputChanged { path },
+        WriteFailure::Io(source) => write_err(source),
+    })?;
+    out.into_inner()
+        .map_err(|e| write_err(e.into_error()))?
+        .sync_all()
+        .map_err(write_err)?;
+    let report = verify_file(temp.path(), verify)?;
+    if !report.ok() {
+        return Err(ArchiveError::SelfCheck {
+            path: dest.to_owned(),
+            failures: report.failures(),
+        });
+    }
+    let size = temp.as_file().metadata().map_err(write_err)?.len();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        // tempfile creates 0600; an archive is not a secret.
+        std::fs::set_permissions(temp.path(), std::fs::Permissions::from_mode(0o644))
+            .map_err(write_err)?;
+    }
+    temp.persist(dest).map_err(|e| write_err(e.error))?;
+    Ok((written(inputs, claims, token, size), report))
+}
+
+#[cfg(test)]
+#[path = "write_tests.rs"]
+mod tests;

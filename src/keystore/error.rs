@@ -1,0 +1,128 @@
+//! What can go wrong with keys, and the fix to suggest. No variant ever holds a seed.
+
+use std::path::PathBuf;
+
+use nkeys::KeyPairType;
+
+/// Errors about keys. None of them ever contains a seed.
+#[derive(Debug, thiserror::Error)]
+pub enum KeyError {
+    /// A seed where a path belongs.
+    #[error("`{flag}` takes a key file, not a seed: seeds are never accepted on the command line")]
+    SeedOnCommandLine {
+        /// The flag or setting.
+        flag: String,
+    },
+    /// A key file cannot be read.
+    #[error("cannot read the {role} key file `{path}`")]
+    Read {
+        /// `issuer`, `subject` or `key`.
+        role: &'static str,
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// Not a valid seed.
+    #[error("the {role} key from {origin} is not a valid nkey seed ({reason})")]
+    Malformed {
+        /// `issuer`, `subject` or `key`.
+        role: &'static str,
+        /// Where it came from (a path or a variable name).
+        origin: String,
+        /// What is wrong (never the seed itself).
+        reason: String,
+    },
+    /// A seed of the wrong type.
+    #[error("the {role} key from {origin} is a {found:?} key, but the {role} must be {expected}")]
+    WrongType {
+        /// `issuer` or `subject`.
+        role: &'static str,
+        /// Where it came from.
+        origin: String,
+        /// Its type.
+        found: KeyPairType,
+        /// What is needed.
+        expected: &'static str,
+    },
+    /// An environment variable named in `par.toml` is not set.
+    #[error("`${name}`, named in `par.toml` as the {role} key, is not set")]
+    EnvUnset {
+        /// `issuer` or `subject`.
+        role: &'static str,
+        /// The variable.
+        name: String,
+    },
+    /// A key is missing and may not be generated.
+    #[error("no {role} key: `{path}` does not exist{why}")]
+    Missing {
+        /// `issuer` or `subject`.
+        role: &'static str,
+        /// Where it was looked for.
+        path: PathBuf,
+        /// Why it was not generated.
+        why: String,
+        /// How to provide it.
+        help: String,
+    },
+    /// No key directory can be determined.
+    #[error("no key directory: `HOME` is not set")]
+    NoKeyDir,
+    /// The key does not match the pinned public key.
+    #[error(
+        "the {role} key is `{found}`, but `{expected}` is pinned: refusing to sign with another key"
+    )]
+    PinMismatch {
+        /// `issuer` or `subject`.
+        role: &'static str,
+        /// The pinned key.
+        expected: String,
+        /// The key found.
+        found: String,
+    },
+    /// A pin that is not a public key of the right type.
+    #[error("the pinned {role} `{pin}` is not {expected}")]
+    BadPin {
+        /// `issuer` or `subject`.
+        role: &'static str,
+        /// The pin.
+        pin: String,
+        /// What it must be.
+        expected: &'static str,
+    },
+    /// A key file cannot be written.
+    #[error("cannot write the key file `{path}`")]
+    Write {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+}
+
+impl KeyError {
+    /// The exit code.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Self::Write { .. } => crate::error::code::FAILED,
+            _ => crate::error::code::INPUT,
+        }
+    }
+
+    /// How to fix it.
+    pub fn hint(&self) -> Option<String> {
+        Some(match self {
+            Self::SeedOnCommandLine { .. } => {
+                "write the seed to a file (0600) and pass its path, or set `WASH_ISSUER_KEY`/`WASH_SUBJECT_KEY`".to_owned()
+            }
+            Self::Missing { help, .. } => help.clone(),
+            Self::WrongType { expected, .. } | Self::BadPin { expected, .. } => format!("use {expected}"),
+            Self::PinMismatch { role, .. } => format!(
+                "use the {role} key whose public key is pinned in `par.toml` `[sign]`, or change the pin deliberately"
+            ),
+            Self::NoKeyDir => "set `WASH_KEYS` or pass `--keys-dir DIR`".to_owned(),
+            Self::Malformed { .. } => "a seed is 58 characters starting with `SA` (account) or `SV` (service); `parbuild keys generate` makes one".to_owned(),
+            _ => return None,
+        })
+    }
+}

@@ -1,0 +1,423 @@
+//! Finding, reading and generating the signing keys, the way wash does, so existing
+//! wash keys sign parbuild archives and parbuild keys work with wash.
+//!
+//! Sources, first match wins, per role (issuer = account, subject = service):
+//! `--issuer/--subject PATH`, then `par.toml` `[sign] issuer/subject` (a path or an
+//! environment variable), then `$WASH_ISSUER_KEY`/`$WASH_SUBJECT_KEY` (a seed or a path),
+//! then the key directory (`--keys-dir`, `$WASH_KEYS`, `~/.wash/keys`) with wash's names
+//! `<$USER or user>_account.nk` and `<stem>_service.nk`. A missing key file is generated
+//! (0600, in a 0700 directory, no trailing newline: wash rejects one) except under CI,
+//! with `--disable-keygen`, or when a pin names the key that must be used.
+//!
+//! Seeds never appear in errors, logs or `Debug` output, and are never accepted on the
+//! command line. Pinned public keys are enforced before anything is signed.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use nkeys::{KeyPair, KeyPairType};
+
+use crate::cli::SignArgs;
+use crate::env::Env;
+use crate::manifest::{KeyRef, SignSettings};
+
+mod error;
+#[cfg(test)]
+mod tests;
+
+pub use error::KeyError;
+
+/// A key's role in an archive.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// The account key that signs (`A…`).
+    Issuer,
+    /// The service key that is the provider's identity (`V…`).
+    Subject,
+}
+
+impl Role {
+    fn name(self) -> &'static str {
+        match self {
+            Self::Issuer => "issuer",
+            Self::Subject => "subject",
+        }
+    }
+    fn kind(self) -> KeyPairType {
+        match self {
+            Self::Issuer => KeyPairType::Account,
+            Self::Subject => KeyPairType::Service,
+        }
+    }
+    fn kind_text(self) -> &'static str {
+        match self {
+            Self::Issuer => "an account key (seed `SA…`, public `A…`)",
+            Self::Subject => "a service key (seed `SV…`, public `V…`)",
+        }
+    }
+    fn env_var(self) -> &'static str {
+        match self {
+            Self::Issuer => "WASH_ISSUER_KEY",
+            Self::Subject => "WASH_SUBJECT_KEY",
+        }
+    }
+    fn flag(self) -> &'static str {
+        match self {
+            Self::Issuer => "--issuer",
+            Self::Subject => "--subject",
+        }
+    }
+}
+
+/// What the user said about keys: flags, `par.toml` `[sign]`, pins.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct KeyOptions {
+    /// The issuer key source (a `--issuer` path wins over `par.toml`).
+    pub issuer: Option<KeyRef>,
+    /// The subject key source.
+    pub subject: Option<KeyRef>,
+    /// `--keys-dir`.
+    pub keys_dir: Option<PathBuf>,
+    /// `--disable-keygen`.
+    pub disable_keygen: bool,
+    /// Refuse to sign with any issuer but this public key.
+    pub issuer_public: Option<String>,
+    /// Refuse to sign with any subject but this public key.
+    pub subject_public: Option<String>,
+}
+
+impl fmt::Debug for KeyOptions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let show = |r: &Option<KeyRef>| match r {
+            Some(KeyRef::Path(p)) if looks_like_seed(&p.to_string_lossy()) => "<hidden>".to_owned(),
+            other => format!("{other:?}"),
+        };
+        f.debug_struct("KeyOptions")
+            .field("issuer", &show(&self.issuer))
+            .field("subject", &show(&self.subject))
+            .field("keys_dir", &self.keys_dir)
+            .field("disable_keygen", &self.disable_keygen)
+            .field("issuer_public", &self.issuer_public)
+            .field("subject_public", &self.subject_public)
+            .finish()
+    }
+}
+
+impl KeyOptions {
+    /// From the command line and, when there is one, `par.toml`'s `[sign]` (the flags win).
+    pub fn new(args: &SignArgs, manifest: Option<&SignSettings>) -> Self {
+        let m = manifest.cloned().unwrap_or_default();
+        Self {
+            issuer: args.issuer.clone().map(KeyRef::Path).or(m.issuer),
+            subject: args.subject.clone().map(KeyRef::Path).or(m.subject),
+            keys_dir: args.keys_dir.clone(),
+            disable_keygen: args.disable_keygen,
+            issuer_public: m.issuer_public,
+            subject_public: m.subject_public,
+        }
+    }
+}
+
+/// A key file generated while resolving (to be announced by the caller).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct GeneratedKey {
+    /// Its role.
+    pub role: Role,
+    /// The seed file written.
+    pub path: PathBuf,
+    /// Its public key.
+    pub public: String,
+}
+
+/// The keys to sign with.
+pub struct SigningKeys {
+    /// The issuer, with its seed.
+    pub issuer: KeyPair,
+    /// The subject, with its seed.
+    pub subject: KeyPair,
+    /// Key files generated on the way.
+    pub generated: Vec<GeneratedKey>,
+}
+
+impl fmt::Debug for SigningKeys {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SigningKeys")
+            .field("issuer", &self.issuer.public_key())
+            .field("subject", &self.subject.public_key())
+            .field("seeds", &"<hidden>")
+            .field("generated", &self.generated)
+            .finish()
+    }
+}
+
+/// A seed in memory: `Debug` and `Display` never show it.
+pub struct Seed(String);
+
+impl fmt::Debug for Seed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("<hidden>")
+    }
+}
+
+/// Whether `text` looks like an nkey seed (so it must not be echoed or used as a path).
+pub fn looks_like_seed(text: &str) -> bool {
+    let t = text.trim();
+    t.len() == 58
+        && t.starts_with('S')
+        && t.bytes()
+            .all(|b| b.is_ascii_uppercase() || (b'2'..=b'7').contains(&b))
+}
+
+/// Parses a seed (surrounding whitespace trimmed) from `origin`.
+fn parse_seed(seed: &Seed, role: &'static str, origin: &str) -> Result<KeyPair, KeyError> {
+    KeyPair::from_seed(seed.0.trim()).map_err(|e| KeyError::Malformed {
+        role,
+        origin: origin.to_owned(),
+        reason: e.kind().to_string().to_lowercase(),
+    })
+}
+
+/// Reads a seed file (whitespace trimmed, as wash files may end in a newline).
+pub fn read_seed_file(path: &Path, role: &'static str) -> Result<KeyPair, KeyError> {
+    let text = std::fs::read_to_string(path).map_err(|source| KeyError::Read {
+        role,
+        path: path.to_owned(),
+        source,
+    })?;
+    parse_seed(&Seed(text), role, &format!("`{}`", path.display()))
+}
+
+fn with_role(kp: KeyPair, role: Role, origin: &str) -> Result<KeyPair, KeyError> {
+    if kp.key_pair_type() == role.kind() {
+        Ok(kp)
+    } else {
+        Err(KeyError::WrongType {
+            role: role.name(),
+            origin: origin.to_owned(),
+            found: kp.key_pair_type(),
+            expected: role.kind_text(),
+        })
+    }
+}
+
+/// A value that is a seed or a path to a seed file (`$WASH_ISSUER_KEY`, `[sign] issuer = "$VAR"`).
+fn seed_or_path(value: &str, role: Role, var: &str, env: &Env) -> Result<KeyPair, KeyError> {
+    let origin = format!("`${var}`");
+    let v = value.trim();
+    let seed_shaped = v.starts_with('S') && !v.contains(['/', '\\', '.']) && !Path::new(v).exists();
+    if looks_like_seed(v) || seed_shaped {
+        return with_role(
+            parse_seed(&Seed(value.to_owned()), role.name(), &origin)?,
+            role,
+            &origin,
+        );
+    }
+    let path = env.cwd().join(value.trim());
+    if !path.is_file() {
+        return Err(KeyError::Malformed {
+            role: role.name(),
+            origin,
+            reason: "it is neither a seed nor the path of a readable file".to_owned(),
+        });
+    }
+    let kp = read_seed_file(&path, role.name())?;
+    with_role(kp, role, &format!("`{}` (from `${var}`)", path.display()))
+}
+
+/// Finds, reads or generates both keys, then enforces key types and pins.
+/// `subject_stem` names the service key file (`<stem>_service.nk`).
+pub fn resolve(opts: &KeyOptions, env: &Env, subject_stem: &str) -> Result<SigningKeys, KeyError> {
+    let mut generated = Vec::new();
+    let issuer = resolve_one(
+        Role::Issuer,
+        opts.issuer.as_ref(),
+        opts.issuer_public.as_deref(),
+        opts,
+        env,
+        subject_stem,
+        &mut generated,
+    )?;
+    let subject = resolve_one(
+        Role::Subject,
+        opts.subject.as_ref(),
+        opts.subject_public.as_deref(),
+        opts,
+        env,
+        subject_stem,
+        &mut generated,
+    )?;
+    Ok(SigningKeys {
+        issuer,
+        subject,
+        generated,
+    })
+}
+
+fn resolve_one(
+    role: Role,
+    source: Option<&KeyRef>,
+    pin: Option<&str>,
+    opts: &KeyOptions,
+    env: &Env,
+    subject_stem: &str,
+    generated: &mut Vec<GeneratedKey>,
+) -> Result<KeyPair, KeyError> {
+    if let Some(pin) = pin
+        && !KeyPair::from_public_key(pin).is_ok_and(|k| k.key_pair_type() == role.kind())
+    {
+        return Err(KeyError::BadPin {
+            role: role.name(),
+            pin: if looks_like_seed(pin) {
+                "<hidden>".to_owned()
+            } else {
+                pin.to_owned()
+            },
+            expected: role.kind_text(),
+        });
+    }
+    let kp = match source {
+        Some(KeyRef::Path(p)) => {
+            if looks_like_seed(&p.to_string_lossy()) {
+                return Err(KeyError::SeedOnCommandLine {
+                    flag: role.flag().to_owned(),
+                });
+            }
+            let path = env.cwd().join(p);
+            with_role(
+                read_seed_file(&path, role.name())?,
+                role,
+                &format!("`{}`", path.display()),
+            )?
+        }
+        Some(KeyRef::Env(name)) => match env.non_empty(name) {
+            Some(value) => seed_or_path(value, role, name, env)?,
+            None => {
+                return Err(KeyError::EnvUnset {
+                    role: role.name(),
+                    name: name.clone(),
+                });
+            }
+        },
+        None => match env.non_empty(role.env_var()) {
+            Some(value) => seed_or_path(value, role, role.env_var(), env)?,
+            None => from_key_dir(role, pin, opts, env, subject_stem, generated)?,
+        },
+    };
+    if let Some(pin) = pin
+        && kp.public_key() != pin
+    {
+        return Err(KeyError::PinMismatch {
+            role: role.name(),
+            expected: pin.to_owned(),
+            found: kp.public_key(),
+        });
+    }
+    Ok(kp)
+}
+
+/// The key directory: `--keys-dir`, `$WASH_KEYS`, else `~/.wash/keys`.
+pub fn key_dir(opts: &KeyOptions, env: &Env) -> Result<PathBuf, KeyError> {
+    if let Some(dir) = &opts.keys_dir {
+        return Ok(env.cwd().join(dir));
+    }
+    if let Some(dir) = env.non_empty("WASH_KEYS") {
+        return Ok(env.cwd().join(dir));
+    }
+    env.home()
+        .map(|h| h.join(".wash/keys"))
+        .ok_or(KeyError::NoKeyDir)
+}
+
+fn from_key_dir(
+    role: Role,
+    pin: Option<&str>,
+    opts: &KeyOptions,
+    env: &Env,
+    subject_stem: &str,
+    generated: &mut Vec<GeneratedKey>,
+) -> Result<KeyPair, KeyError> {
+    let dir = key_dir(opts, env)?;
+    let file = match role {
+        Role::Issuer => format!("{}_account.nk", env.non_empty("USER").unwrap_or("user")),
+        Role::Subject => format!("{subject_stem}_service.nk"),
+    };
+    let path = dir.join(file);
+    if path.exists() {
+        return with_role(
+            read_seed_file(&path, role.name())?,
+            role,
+            &format!("`{}`", path.display()),
+        );
+    }
+    let kind = match role {
+        Role::Issuer => "account",
+        Role::Subject => "service",
+    };
+    let help = format!(
+        "provide the {} key: `{} PATH`, `{}` (a seed or a path), `[sign] {}` in `par.toml`, or create `{}` with `parbuild keys generate --type {kind} -o {}`",
+        role.name(),
+        role.flag(),
+        role.env_var(),
+        role.name(),
+        path.display(),
+        path.display()
+    );
+    let why = if let Some(pin) = pin {
+        Some(format!(
+            " and the {} is pinned to `{pin}`, so a new key would not do",
+            role.name()
+        ))
+    } else if env.is_ci() {
+        Some(" and keys are never generated under CI (`CI` is set)".to_owned())
+    } else if opts.disable_keygen {
+        Some(" and `--disable-keygen` is set".to_owned())
+    } else {
+        None
+    };
+    if let Some(why) = why {
+        return Err(KeyError::Missing {
+            role: role.name(),
+            path,
+            why,
+            help,
+        });
+    }
+    let kp = KeyPair::new(role.kind());
+    write_seed_file(&path, &kp)?;
+    generated.push(GeneratedKey {
+        role,
+        path,
+        public: kp.public_key(),
+    });
+    Ok(kp)
+}
+
+/// Writes `kp`'s seed to a new file `path`: 0600, no trailing newline, the parent made
+/// 0700 when created. Refuses to overwrite.
+pub fn write_seed_file(path: &Path, kp: &KeyPair) -> Result<(), KeyError> {
+    let write_err = |source| KeyError::Write {
+        path: path.to_owned(),
+        source,
+    };
+    let seed = Seed(
+        kp.seed()
+            .map_err(|e| write_err(std::io::Error::other(e.to_string())))?,
+    );
+    if let Some(dir) = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty() && !d.exists())
+    {
+        let mut builder = std::fs::DirBuilder::new();
+        builder.recursive(true);
+        #[cfg(unix)]
+        std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+        builder.create(dir).map_err(write_err)?;
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options.open(path).map_err(write_err)?;
+    std::io::Write::write_all(&mut file, seed.0.as_bytes()).map_err(write_err)
+}
