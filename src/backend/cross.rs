@@ -87,9 +87,16 @@ pub fn target_env(triple: &str, cx: &TargetContext, tools: &Toolbox) -> Vec<EnvS
 /// `cross build …` for `inv` (one target).
 pub fn command(inv: &Invocation, tools: &Toolbox) -> Cmd {
     let program = tools.which("cross").map_or_else(|| "cross".into(), PathBuf::into_os_string);
-    let mut cmd = Cmd::new(program, &inv.cwd)
-        .arg("build")
-        .args(cargo_args(inv, |t| t.triple.clone()));
+    let mut args = cargo_args(inv, |t| t.triple.clone());
+    // cross rewrites `--target-dir` but passes `--manifest-path` on as it is, and the
+    // host's absolute path does not exist in the container; the working directory (the
+    // package's, mounted under `/project`) makes a relative one right in both places.
+    if let Some(at) = args.iter().position(|a| a == "--manifest-path") {
+        if let Ok(rel) = inv.manifest_path.strip_prefix(&inv.cwd) {
+            args[at + 1] = rel.display().to_string();
+        }
+    }
+    let mut cmd = Cmd::new(program, &inv.cwd).arg("build").args(args);
     for (k, v) in &inv.env {
         cmd = cmd.env(k, v);
     }
@@ -199,7 +206,7 @@ mod tests {
                 "cross",
                 "build",
                 "--manifest-path",
-                "/ws/hello/Cargo.toml",
+                "Cargo.toml",
                 "-p",
                 "hello-provider",
                 "--bin",

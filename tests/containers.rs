@@ -1,0 +1,398 @@
+//! The containerized backends, for real, with podman and the images `scripts/setup-containers`
+//! builds locally: hello-provider for aarch64-linux through `cross` and through the
+//! `container` backend (ELF header checked, run under qemu-user, archive verified and
+//! loaded by wasmCloud's own crates), a mixed build (cargo, cross and zig in one
+//! `parbuild build`, one archive, within the CPU budget), Ctrl-C stopping a container, and
+//! what `plan` and `doctor` say.
+//!
+//! Skipped, saying why, when podman cannot run a container here; failing instead when
+//! `PARBUILD_REQUIRE_CONTAINERS=1` (CI sets it after the setup succeeded).
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use object::{Architecture, BinaryFormat};
+use support::{ACCOUNT_SEED, Project, Run, SERVICE_SEED, binary_info, load_with_wasmcloud, requires_tool};
+
+/// The images `scripts/setup-containers` builds.
+const CROSS_IMAGE: &str = "localhost/parbuild-cross-aarch64:bookworm";
+const RUST_IMAGE: &str = "localhost/parbuild-rust:bookworm";
+
+/// podman's configuration for this machine: the caller's `CONTAINERS_CONF`, else the one
+/// `scripts/setup-containers` wrote under parbuild's tools directory.
+fn podman_env() -> Vec<(&'static str, PathBuf)> {
+    let dir = support::real_tools_dir().join("containers");
+    [
+        ("CONTAINERS_CONF", "containers.conf"),
+        ("CONTAINERS_STORAGE_CONF", "storage.conf"),
+    ]
+    .into_iter()
+    .filter_map(|(var, file)| match std::env::var_os(var) {
+        Some(v) => Some((var, PathBuf::from(v))),
+        None => Some((var, dir.join(file))).filter(|(_, p)| p.is_file()),
+    })
+    .collect()
+}
+
+fn podman(args: &[&str]) -> std::process::Output {
+    Command::new("podman")
+        .args(args)
+        .envs(podman_env())
+        .output()
+        .expect("podman runs")
+}
+
+/// Why the container tests cannot run here, if they cannot.
+fn unavailable() -> Option<String> {
+    for tool in ["podman", "cross", "qemu-aarch64"] {
+        if !support::have_tool(tool) {
+            return Some(format!("`{tool}` is not installed"));
+        }
+    }
+    let run = podman(&["run", "--rm", "--network=none", RUST_IMAGE, "true"]);
+    if !run.status.success() {
+        return Some(format!(
+            "podman cannot run `{RUST_IMAGE}`: {}",
+            String::from_utf8_lossy(&run.stderr).trim()
+        ));
+    }
+    if !podman(&["image", "exists", CROSS_IMAGE]).status.success() {
+        return Some(format!("the image `{CROSS_IMAGE}` is missing"));
+    }
+    None
+}
+
+/// The gate: `true` to go on; `false` (after saying why) to skip; a failure instead of a
+/// skip under `PARBUILD_REQUIRE_CONTAINERS=1`.
+fn containers() -> bool {
+    static WHY: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
+    let Some(why) = WHY.get_or_init(unavailable) else {
+        return true;
+    };
+    assert!(
+        std::env::var_os("PARBUILD_REQUIRE_CONTAINERS").is_none_or(|v| v != "1"),
+        "the container tests must run (PARBUILD_REQUIRE_CONTAINERS=1), but {why}; run scripts/setup-containers"
+    );
+    eprintln!("skipped: {why} (run scripts/setup-containers)");
+    false
+}
+
+/// A `parbuild` run with podman's configuration and the test keys.
+fn parbuild(p: &Project, dir: &Path, args: &[&str]) -> Run {
+    let mut run = p
+        .parbuild(args)
+        .current_dir(dir)
+        .env("WASH_ISSUER_KEY", ACCOUNT_SEED)
+        .env("WASH_SUBJECT_KEY", SERVICE_SEED);
+    for (var, value) in podman_env() {
+        run = run.env(var, value);
+    }
+    run
+}
+
+/// hello-provider in a fresh directory with `targets` as its `[targets]` table.
+fn hello(p: &Project, targets: &str) -> PathBuf {
+    let dir = p.copy_from_repo("examples/hello-provider", "hello");
+    std::fs::write(
+        dir.join("par.toml"),
+        format!(
+            "[provider]\nname = \"Hello Provider\"\nvendor = \"parbuild examples\"\nrevision = 3\n\n[targets]\n{targets}\n[output]\npath = \"build/hello-provider.par.gz\"\n"
+        ),
+    )
+    .unwrap();
+    std::fs::create_dir_all(dir.join("build")).unwrap();
+    dir
+}
+
+/// Checks the archive the way a host and `parbuild verify` would, and runs the aarch64
+/// binary under qemu-user. Returns the loaded archive.
+fn check_archive(p: &Project, dir: &Path, labels: &[&str]) -> provider_archive::ProviderArchive {
+    let archive = dir.join("build/hello-provider.par.gz");
+    parbuild(p, dir, &["verify", archive.to_str().unwrap()]).success();
+    let par = load_with_wasmcloud(&std::fs::read(&archive).unwrap());
+    let mut targets = par.targets();
+    targets.sort();
+    assert_eq!(targets, labels);
+
+    let bin = par.target_bytes("aarch64-linux").unwrap();
+    let info = binary_info(&bin);
+    assert_eq!(
+        (info.format, info.arch, info.is_64, info.executable),
+        (BinaryFormat::Elf, Architecture::Aarch64, true, true)
+    );
+    let file = p.path("aarch64-linux.bin");
+    std::fs::write(&file, &bin).unwrap();
+    std::fs::set_permissions(&file, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let out = Command::new("qemu-aarch64")
+        .args(["-L", support::qemu_sysroot("aarch64")])
+        .arg(&file)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains(r#"hello-provider says {"arch":"aarch64","os":"linux","provider":"hello"}"#),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    par
+}
+
+/// Containers parbuild (process `pid`) named and left behind.
+fn leftover_containers(pid: u32) -> Vec<String> {
+    let out = podman(&["ps", "--all", "--format", "{{.Names}}"]);
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter(|n| n.starts_with(&format!("parbuild-{pid}-")))
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Runs `run` to completion in the background; returns its pid and outcome.
+fn spawn_and_wait(run: Run) -> (u32, std::process::Output) {
+    let child = run.spawn();
+    let pid = child.id();
+    (pid, child.wait_with_output().unwrap())
+}
+
+fn assert_success(out: &std::process::Output) {
+    assert!(
+        out.status.success(),
+        "parbuild failed\n--- stdout\n{}\n--- stderr\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn cross_builds_aarch64_in_the_local_image() {
+    if !containers() {
+        return;
+    }
+    let p = Project::new();
+    let dir = hello(&p, &format!("aarch64-linux = {{ backend = \"cross\", image = \"{CROSS_IMAGE}\" }}\n"));
+
+    let plan = parbuild(&p, &dir, &["plan", "--json", "--jobs", "2"]).success().json();
+    let target = &plan["targets"][0];
+    assert_eq!(target["backend"], "cross");
+    assert_eq!(target["image"], CROSS_IMAGE);
+    let env: Vec<&str> = target["env"].as_array().unwrap().iter().map(|e| e["key"].as_str().unwrap()).collect();
+    for key in [
+        "CROSS_CONTAINER_ENGINE",
+        "CROSS_TARGET_AARCH64_UNKNOWN_LINUX_GNU_IMAGE",
+        "RUSTUP_TOOLCHAIN",
+        "CROSS_CUSTOM_TOOLCHAIN",
+    ] {
+        assert!(env.contains(&key), "{key} in {env:?}");
+    }
+    assert_eq!(plan["invocations"][0]["container"]["cpu_tokens"], 2, "the whole budget: it is the only invocation");
+
+    let (pid, out) = spawn_and_wait(parbuild(&p, &dir, &["build", "--jobs", "2"]));
+    assert_success(&out);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("verified"));
+    // cross reported `/target/...`: the artifact was found on the host all the same.
+    let log = std::fs::read_to_string(dir.join("target/parbuild/logs/cross.log")).unwrap();
+    assert!(log.contains("cross build"), "{log}");
+    assert_eq!(leftover_containers(pid), Vec::<String>::new());
+    check_archive(&p, &dir, &["aarch64-linux"]);
+}
+
+#[test]
+fn container_backend_builds_aarch64_inside_the_rust_image() {
+    if !containers() {
+        return;
+    }
+    let p = Project::new();
+    // `auto` picks the container backend because the target names an image.
+    let dir = hello(&p, &format!("aarch64-linux = {{ image = \"{RUST_IMAGE}\" }}\n"));
+    assert!(!dir.join("Cargo.lock").exists());
+
+    let plan = parbuild(&p, &dir, &["plan", "--json"]).success().json();
+    assert_eq!(plan["targets"][0]["backend"], "container");
+    let argv: Vec<&str> = plan["invocations"][0]["command"]["argv"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a.as_str().unwrap())
+        .collect();
+    for expected in ["--rm", "--network=none", "--offline", RUST_IMAGE] {
+        assert!(argv.contains(&expected), "{expected} in {argv:?}");
+    }
+    assert!(argv.contains(&format!("{0}:{0}:ro", dir.display()).as_str()), "{argv:?}");
+
+    let (pid, out) = spawn_and_wait(parbuild(&p, &dir, &["build", "--jobs", "2"]));
+    assert_success(&out);
+    assert!(dir.join("Cargo.lock").exists(), "cargo fetch ran on the host first");
+    assert_eq!(leftover_containers(pid), Vec::<String>::new());
+    check_archive(&p, &dir, &["aarch64-linux"]);
+}
+
+/// Compilers of this build: on the host they name the project directory; inside a cross
+/// container they see `/project`, but carry the marker variable cross passes through.
+/// Each one found is looked at again after the scan, so a compiler that exited while
+/// /proc was being read is not counted next to the one that replaced it.
+fn our_rustcs(dir: &str, marker: &str) -> Vec<String> {
+    let compiling = |pid: &Path| -> Option<String> {
+        if std::fs::read_to_string(pid.join("comm")).ok()?.trim() != "rustc" {
+            return None;
+        }
+        let cmdline = String::from_utf8_lossy(&std::fs::read(pid.join("cmdline")).ok()?).replace('\0', " ");
+        if cmdline.contains("___") || cmdline.contains(" -vV") || !cmdline.contains("--crate-name") {
+            return None;
+        }
+        let environ = std::fs::read(pid.join("environ")).unwrap_or_default();
+        (cmdline.contains(dir) || String::from_utf8_lossy(&environ).contains(marker)).then_some(cmdline)
+    };
+    let Ok(procs) = std::fs::read_dir("/proc") else { return Vec::new() };
+    let found: Vec<PathBuf> = procs
+        .flatten()
+        .filter(|p| p.file_name().to_string_lossy().bytes().all(|b| b.is_ascii_digit()))
+        .map(|p| p.path())
+        .filter(|p| compiling(p).is_some())
+        .collect();
+    // A rustc that forks its linker shows up twice until the child has exec'd: count the parent.
+    let parent = |pid: &Path| -> Option<PathBuf> {
+        let stat = std::fs::read_to_string(pid.join("stat")).ok()?;
+        let ppid = stat.rsplit_once(')')?.1.split_whitespace().nth(1)?;
+        Some(Path::new("/proc").join(ppid))
+    };
+    found
+        .iter()
+        .filter(|p| parent(p).is_none_or(|pp| !found.contains(&pp)))
+        .filter_map(|p| compiling(p))
+        .collect()
+}
+
+#[test]
+fn mixed_build_cargo_cross_and_zig_make_one_archive_within_the_budget() {
+    if !containers() || !requires_tool("cargo-zigbuild") {
+        return;
+    }
+    let p = Project::new();
+    let dir = hello(
+        &p,
+        &format!(
+            "x86_64-linux = {{}}\naarch64-linux = {{ backend = \"cross\", image = \"{CROSS_IMAGE}\" }}\nx86_64-macos = {{ backend = \"zig\" }}\n"
+        ),
+    );
+    let plan = parbuild(&p, &dir, &["plan", "--json", "--jobs", "2"]).success().json();
+    let backends: Vec<&str> = plan["targets"].as_array().unwrap().iter().map(|t| t["backend"].as_str().unwrap()).collect();
+    assert_eq!(backends, ["cargo", "cross", "zig"]);
+    // Three invocations share two jobs: the container gets one token's worth (`-j 1`).
+    assert_eq!(plan["invocations"][1]["container"]["cpu_tokens"], 1);
+    let argv = plan["invocations"][1]["command"]["argv"].as_array().unwrap();
+    assert!(argv.windows(2).any(|w| w[0] == "-j" && w[1] == "1"), "{argv:?}");
+
+    let marker = format!("parbuild-test-{}", std::process::id());
+    let dir_text = dir.display().to_string();
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let sampler = {
+        let (stop, dir_text, marker) = (stop.clone(), dir_text.clone(), marker.clone());
+        std::thread::spawn(move || {
+            let (mut max, mut busy, mut worst) = (0, 0, Vec::new());
+            while !stop.load(std::sync::atomic::Ordering::SeqCst) {
+                let now = our_rustcs(&dir_text, &marker);
+                if now.len() > max {
+                    max = now.len();
+                    worst.clone_from(&now);
+                }
+                busy += usize::from(!now.is_empty());
+                std::thread::sleep(Duration::from_millis(15));
+            }
+            (max, busy, worst)
+        })
+    };
+    let (pid, out) = spawn_and_wait(parbuild(&p, &dir, &["build", "--jobs", "2"]).env("CARGO_PARBUILD_TEST_MARKER", &marker));
+    stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    let (max_rustc, busy, worst) = sampler.join().unwrap();
+    assert_success(&out);
+    assert!(busy > 10, "the sampler saw the compilers ({busy} samples)");
+    assert!(
+        max_rustc <= 2,
+        "at most 2 compiler jobs at once with --jobs 2, saw {max_rustc}:\n{}",
+        worst.iter().map(|c| c.chars().take(160).collect::<String>()).collect::<Vec<_>>().join("\n")
+    );
+    assert_eq!(leftover_containers(pid), Vec::<String>::new());
+
+    let par = check_archive(&p, &dir, &["aarch64-linux", "x86_64-linux", "x86_64-macos"]);
+    let info = binary_info(&par.target_bytes("x86_64-linux").unwrap());
+    assert_eq!(
+        (info.format, info.arch, info.executable),
+        (BinaryFormat::Elf, Architecture::X86_64, true)
+    );
+    // `parbuild verify` checked the Mach-O's format and CPU; the object crate rejects this
+    // zig-linked file's section count, so its header is read by hand: 64-bit magic,
+    // CPU_TYPE_X86_64, MH_EXECUTE.
+    let macho = par.target_bytes("x86_64-macos").unwrap();
+    let word = |at: usize| u32::from_le_bytes(macho[at..at + 4].try_into().unwrap());
+    assert_eq!((word(0), word(4), word(12)), (0xfeed_facf, 0x0100_0007, 2));
+}
+
+#[test]
+fn ctrl_c_stops_the_container_and_writes_nothing() {
+    if !containers() {
+        return;
+    }
+    let p = Project::new();
+    let dir = hello(&p, &format!("aarch64-linux = {{ image = \"{RUST_IMAGE}\" }}\n"));
+    let child = parbuild(&p, &dir, &["build", "--jobs", "1"]).spawn();
+    let pid = child.id();
+    let dir_text = dir.display().to_string();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while our_rustcs(&dir_text, "\0no-marker\0").is_empty() {
+        assert!(Instant::now() < deadline, "no compiler started in the container");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(leftover_containers(pid).len(), 1, "the container runs");
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(i32::try_from(pid).unwrap()),
+        nix::sys::signal::Signal::SIGINT,
+    )
+    .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(130), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(leftover_containers(pid), Vec::<String>::new(), "the container was stopped and removed");
+    assert_eq!(our_rustcs(&dir_text, "\0no-marker\0"), Vec::<String>::new(), "no compiler left in or out of a container");
+    assert!(!dir.join("build/hello-provider.par.gz").exists());
+}
+
+#[test]
+fn plan_and_doctor_report_the_engine_and_missing_images() {
+    if !containers() {
+        return;
+    }
+    let p = Project::new();
+    let dir = hello(
+        &p,
+        &format!(
+            "aarch64-linux = {{ backend = \"cross\", image = \"{CROSS_IMAGE}\" }}\narmv7-linux = {{ backend = \"container\", image = \"localhost/parbuild-no-such-image:1\" }}\n"
+        ),
+    );
+    let out = parbuild(&p, &dir, &["doctor"]).code(3);
+    let text = out.stdout;
+    assert!(text.contains("container engine") && text.contains("podman"), "{text}");
+    assert!(text.contains(&format!("{CROSS_IMAGE} (present)")), "{text}");
+    assert!(
+        text.contains("the image `localhost/parbuild-no-such-image:1` (podman has no such image)"),
+        "{text}"
+    );
+    assert!(text.contains("podman pull localhost/parbuild-no-such-image:1"), "{text}");
+
+    // The plan says the same, and `build` refuses before starting anything.
+    let plan = parbuild(&p, &dir, &["plan", "--json"]).success().json();
+    let missing = plan["missing"].as_array().unwrap();
+    assert_eq!(missing.len(), 1, "{missing:?}");
+    let out = parbuild(&p, &dir, &["build"]).code(3);
+    assert!(out.stderr.contains("parbuild-no-such-image"), "{}", out.stderr);
+
+    // A container target needs an image.
+    std::fs::write(
+        dir.join("par.toml"),
+        "[provider]\nname = \"H\"\nvendor = \"v\"\n\n[targets]\naarch64-linux = { backend = \"container\" }\n",
+    )
+    .unwrap();
+    let out = parbuild(&p, &dir, &["plan"]).code(2);
+    assert!(out.stderr.contains("needs an image"), "{}", out.stderr);
+}
