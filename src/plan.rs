@@ -12,7 +12,8 @@ use std::path::{Path, PathBuf};
 
 use crate::archive::{Compression, Label};
 use crate::backend::{
-    self, CargoFlags, ContainerRun, EnvSetting, Invocation, PathMapping, TargetContext, TargetRequest,
+    self, CargoFlags, ContainerRun, EnvSetting, Invocation, PathMapping, TargetContext,
+    TargetRequest,
 };
 use crate::env::Env;
 use crate::manifest::{BackendKind, Manifest, TargetSpec};
@@ -142,7 +143,10 @@ pub struct ContainerPlan {
     #[serde(serialize_with = "serialize_cmd")]
     pub stop: Cmd,
     /// Runs on the host first (the `container` backend's `cargo fetch`).
-    #[serde(serialize_with = "serialize_opt_cmd", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        serialize_with = "serialize_opt_cmd",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub prepare: Option<Cmd>,
     /// Container paths in cargo's messages, and their host paths.
     pub paths: Vec<PathMapping>,
@@ -296,11 +300,14 @@ pub fn make(
         }
         let containerized = backend::containerized(first.backend);
         let container = containerized.then(|| ContainerRun {
-            engine: tools.engine().cloned().unwrap_or_else(|| crate::tools::Engine {
-                kind: crate::tools::EngineKind::Docker,
-                program: "docker".into(),
-                reason: "no container engine is installed".to_owned(),
-            }),
+            engine: tools
+                .engine()
+                .cloned()
+                .unwrap_or_else(|| crate::tools::Engine {
+                    kind: crate::tools::EngineKind::Docker,
+                    program: "docker".into(),
+                    reason: "no container engine is installed".to_owned(),
+                }),
             name: format!("parbuild-{}-{dir_name}", std::process::id()),
             image: first.image.clone(),
             workspace_root: package.workspace_root.clone(),
@@ -345,7 +352,10 @@ pub fn make(
                     backend: d.backend,
                     reason: d.reason.clone(),
                     env: d.env.clone(),
-                    glibc: d.glibc.clone().filter(|_| d.spec.triple.contains("-linux-gnu")),
+                    glibc: d
+                        .glibc
+                        .clone()
+                        .filter(|_| d.spec.triple.contains("-linux-gnu")),
                     expected_output: target_dir
                         .join(&d.spec.triple)
                         .join(profile_dir(&profile))
@@ -361,7 +371,8 @@ pub fn make(
             cpu_tokens: share,
             name: run.name.clone(),
             stop: backend::stop_command(run, &inv.cwd),
-            prepare: (first.backend == BackendKind::Container).then(|| backend::container::prepare(&inv, tools)),
+            prepare: (first.backend == BackendKind::Container)
+                .then(|| backend::container::prepare(&inv, tools)),
             paths: backend::path_map(first.backend, &inv),
             dirs: vec![inv.target_dir.clone()],
         });
@@ -482,13 +493,17 @@ fn target_context(manifest: &Manifest, spec: &TargetSpec, host: &str, env: &Env)
                 )
             })
         });
-    let cross_toml = cross_toml(manifest, env).and_then(|text| backend::cross::cross_toml_entry(&text, &spec.triple));
+    let cross_toml = cross_toml(manifest, env)
+        .and_then(|text| backend::cross::cross_toml_entry(&text, &spec.triple));
     TargetContext {
         host: host.to_owned(),
         user_linker,
         user_macos_target: env.non_empty("MACOSX_DEPLOYMENT_TARGET").map(str::to_owned),
         manifest_macos_target: manifest.build.macos_deployment_target.clone(),
-        glibc: spec.glibc.clone().unwrap_or_else(|| manifest.build.glibc.clone()),
+        glibc: spec
+            .glibc
+            .clone()
+            .unwrap_or_else(|| manifest.build.glibc.clone()),
         image: spec.image.clone().or_else(|| manifest.build.image.clone()),
         target_image: spec.image.is_some(),
         cross_toml: cross_toml.is_some(),

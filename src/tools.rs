@@ -108,7 +108,9 @@ impl Toolbox {
             installed_targets: OnceLock::new(),
             host: OnceLock::new(),
             sysroot: OnceLock::new(),
-            engine_choice: env.non_empty("PARBUILD_CONTAINER_ENGINE").map(str::to_owned),
+            engine_choice: env
+                .non_empty("PARBUILD_CONTAINER_ENGINE")
+                .map(str::to_owned),
             engine: OnceLock::new(),
             engine_status: OnceLock::new(),
             images: std::sync::Mutex::default(),
@@ -264,7 +266,9 @@ impl Toolbox {
                     .args(["install", "-y", "-qq", "--no-install-recommends", pkg])
                     .env("DEBIAN_FRONTEND", "noninteractive"),
             ],
-            Install::CargoInstall(name) => vec![Cmd::new(&self.cargo, &self.cwd).args(["install", "--locked", name])],
+            Install::CargoInstall(name) => {
+                vec![Cmd::new(&self.cargo, &self.cwd).args(["install", "--locked", name])]
+            }
         }
     }
 
@@ -294,8 +298,15 @@ impl Toolbox {
                     } else {
                         self.which(choice).unwrap_or_else(|| PathBuf::from(choice))
                     };
-                    let name = program.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-                    let kind = if name.contains("podman") { EngineKind::Podman } else { EngineKind::Docker };
+                    let name = program
+                        .file_name()
+                        .map(|n| n.to_string_lossy().into_owned())
+                        .unwrap_or_default();
+                    let kind = if name.contains("podman") {
+                        EngineKind::Podman
+                    } else {
+                        EngineKind::Docker
+                    };
                     return Some(Engine {
                         kind,
                         program,
@@ -352,9 +363,12 @@ impl Toolbox {
                     .args(["info", "--format", format])
                     .read_stdout()
                     .map_err(|e| match e {
-                        ProcessError::Failed { stderr_tail, .. } => {
-                            stderr_tail.lines().last().unwrap_or("it failed").trim().to_owned()
-                        }
+                        ProcessError::Failed { stderr_tail, .. } => stderr_tail
+                            .lines()
+                            .last()
+                            .unwrap_or("it failed")
+                            .trim()
+                            .to_owned(),
                         other => other.to_string(),
                     })
             })
@@ -364,8 +378,13 @@ impl Toolbox {
 
     /// Whether the engine has `image` locally (`image inspect`; cached per image).
     pub fn image_present(&self, image: &str) -> bool {
-        let Some(engine) = self.engine() else { return false };
-        let mut cache = self.images.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let Some(engine) = self.engine() else {
+            return false;
+        };
+        let mut cache = self
+            .images
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         *cache.entry(image.to_owned()).or_insert_with(|| {
             Cmd::new(&engine.program, &self.cwd)
                 .args(["image", "inspect", "--format", "{{.Id}}", image])
@@ -420,7 +439,10 @@ impl Toolbox {
 
     /// The user's numeric user and group ids (docker runs containers as them).
     pub fn user_ids(&self) -> (u32, u32) {
-        (nix::unistd::getuid().as_raw(), nix::unistd::getgid().as_raw())
+        (
+            nix::unistd::getuid().as_raw(),
+            nix::unistd::getgid().as_raw(),
+        )
     }
 
     /// Whether parbuild may install Debian packages itself (running as root).

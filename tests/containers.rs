@@ -15,7 +15,9 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use object::{Architecture, BinaryFormat};
-use support::{ACCOUNT_SEED, Project, Run, SERVICE_SEED, binary_info, load_with_wasmcloud, requires_tool};
+use support::{
+    ACCOUNT_SEED, Project, Run, SERVICE_SEED, binary_info, load_with_wasmcloud, requires_tool,
+};
 
 /// The images `scripts/setup-containers` builds.
 const CROSS_IMAGE: &str = "localhost/parbuild-cross-aarch64:bookworm";
@@ -172,13 +174,23 @@ fn cross_builds_aarch64_in_the_local_image() {
         return;
     }
     let p = Project::new();
-    let dir = hello(&p, &format!("aarch64-linux = {{ backend = \"cross\", image = \"{CROSS_IMAGE}\" }}\n"));
+    let dir = hello(
+        &p,
+        &format!("aarch64-linux = {{ backend = \"cross\", image = \"{CROSS_IMAGE}\" }}\n"),
+    );
 
-    let plan = parbuild(&p, &dir, &["plan", "--json", "--jobs", "2"]).success().json();
+    let plan = parbuild(&p, &dir, &["plan", "--json", "--jobs", "2"])
+        .success()
+        .json();
     let target = &plan["targets"][0];
     assert_eq!(target["backend"], "cross");
     assert_eq!(target["image"], CROSS_IMAGE);
-    let env: Vec<&str> = target["env"].as_array().unwrap().iter().map(|e| e["key"].as_str().unwrap()).collect();
+    let env: Vec<&str> = target["env"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["key"].as_str().unwrap())
+        .collect();
     for key in [
         "CROSS_CONTAINER_ENGINE",
         "CROSS_TARGET_AARCH64_UNKNOWN_LINUX_GNU_IMAGE",
@@ -187,7 +199,10 @@ fn cross_builds_aarch64_in_the_local_image() {
     ] {
         assert!(env.contains(&key), "{key} in {env:?}");
     }
-    assert_eq!(plan["invocations"][0]["container"]["cpu_tokens"], 2, "the whole budget: it is the only invocation");
+    assert_eq!(
+        plan["invocations"][0]["container"]["cpu_tokens"], 2,
+        "the whole budget: it is the only invocation"
+    );
 
     let (pid, out) = spawn_and_wait(parbuild(&p, &dir, &["build", "--jobs", "2"]));
     assert_success(&out);
@@ -206,7 +221,10 @@ fn container_backend_builds_aarch64_inside_the_rust_image() {
     }
     let p = Project::new();
     // `auto` picks the container backend because the target names an image.
-    let dir = hello(&p, &format!("aarch64-linux = {{ image = \"{RUST_IMAGE}\" }}\n"));
+    let dir = hello(
+        &p,
+        &format!("aarch64-linux = {{ image = \"{RUST_IMAGE}\" }}\n"),
+    );
     assert!(!dir.join("Cargo.lock").exists());
 
     let plan = parbuild(&p, &dir, &["plan", "--json"]).success().json();
@@ -220,11 +238,17 @@ fn container_backend_builds_aarch64_inside_the_rust_image() {
     for expected in ["--rm", "--network=none", "--offline", RUST_IMAGE] {
         assert!(argv.contains(&expected), "{expected} in {argv:?}");
     }
-    assert!(argv.contains(&format!("{0}:{0}:ro", dir.display()).as_str()), "{argv:?}");
+    assert!(
+        argv.contains(&format!("{0}:{0}:ro", dir.display()).as_str()),
+        "{argv:?}"
+    );
 
     let (pid, out) = spawn_and_wait(parbuild(&p, &dir, &["build", "--jobs", "2"]));
     assert_success(&out);
-    assert!(dir.join("Cargo.lock").exists(), "cargo fetch ran on the host first");
+    assert!(
+        dir.join("Cargo.lock").exists(),
+        "cargo fetch ran on the host first"
+    );
     assert_eq!(leftover_containers(pid), Vec::<String>::new());
     check_archive(&p, &dir, &["aarch64-linux"]);
 }
@@ -238,17 +262,27 @@ fn our_rustcs(dir: &str, marker: &str) -> Vec<String> {
         if std::fs::read_to_string(pid.join("comm")).ok()?.trim() != "rustc" {
             return None;
         }
-        let cmdline = String::from_utf8_lossy(&std::fs::read(pid.join("cmdline")).ok()?).replace('\0', " ");
-        if cmdline.contains("___") || cmdline.contains(" -vV") || !cmdline.contains("--crate-name") {
+        let cmdline =
+            String::from_utf8_lossy(&std::fs::read(pid.join("cmdline")).ok()?).replace('\0', " ");
+        if cmdline.contains("___") || cmdline.contains(" -vV") || !cmdline.contains("--crate-name")
+        {
             return None;
         }
         let environ = std::fs::read(pid.join("environ")).unwrap_or_default();
-        (cmdline.contains(dir) || String::from_utf8_lossy(&environ).contains(marker)).then_some(cmdline)
+        (cmdline.contains(dir) || String::from_utf8_lossy(&environ).contains(marker))
+            .then_some(cmdline)
     };
-    let Ok(procs) = std::fs::read_dir("/proc") else { return Vec::new() };
+    let Ok(procs) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
     let found: Vec<PathBuf> = procs
         .flatten()
-        .filter(|p| p.file_name().to_string_lossy().bytes().all(|b| b.is_ascii_digit()))
+        .filter(|p| {
+            p.file_name()
+                .to_string_lossy()
+                .bytes()
+                .all(|b| b.is_ascii_digit())
+        })
         .map(|p| p.path())
         .filter(|p| compiling(p).is_some())
         .collect();
@@ -277,13 +311,25 @@ fn mixed_build_cargo_cross_and_zig_make_one_archive_within_the_budget() {
             "x86_64-linux = {{}}\naarch64-linux = {{ backend = \"cross\", image = \"{CROSS_IMAGE}\" }}\nx86_64-macos = {{ backend = \"zig\" }}\n"
         ),
     );
-    let plan = parbuild(&p, &dir, &["plan", "--json", "--jobs", "2"]).success().json();
-    let backends: Vec<&str> = plan["targets"].as_array().unwrap().iter().map(|t| t["backend"].as_str().unwrap()).collect();
+    let plan = parbuild(&p, &dir, &["plan", "--json", "--jobs", "2"])
+        .success()
+        .json();
+    let backends: Vec<&str> = plan["targets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["backend"].as_str().unwrap())
+        .collect();
     assert_eq!(backends, ["cargo", "cross", "zig"]);
     // Three invocations share two jobs: the container gets one token's worth (`-j 1`).
     assert_eq!(plan["invocations"][1]["container"]["cpu_tokens"], 1);
-    let argv = plan["invocations"][1]["command"]["argv"].as_array().unwrap();
-    assert!(argv.windows(2).any(|w| w[0] == "-j" && w[1] == "1"), "{argv:?}");
+    let argv = plan["invocations"][1]["command"]["argv"]
+        .as_array()
+        .unwrap();
+    assert!(
+        argv.windows(2).any(|w| w[0] == "-j" && w[1] == "1"),
+        "{argv:?}"
+    );
 
     let marker = format!("parbuild-test-{}", std::process::id());
     let dir_text = dir.display().to_string();
@@ -304,7 +350,9 @@ fn mixed_build_cargo_cross_and_zig_make_one_archive_within_the_budget() {
             (max, busy, worst)
         })
     };
-    let (pid, out) = spawn_and_wait(parbuild(&p, &dir, &["build", "--jobs", "2"]).env("CARGO_PARBUILD_TEST_MARKER", &marker));
+    let (pid, out) = spawn_and_wait(
+        parbuild(&p, &dir, &["build", "--jobs", "2"]).env("CARGO_PARBUILD_TEST_MARKER", &marker),
+    );
     stop.store(true, std::sync::atomic::Ordering::SeqCst);
     let (max_rustc, busy, worst) = sampler.join().unwrap();
     assert_success(&out);
@@ -312,7 +360,11 @@ fn mixed_build_cargo_cross_and_zig_make_one_archive_within_the_budget() {
     assert!(
         max_rustc <= 2,
         "at most 2 compiler jobs at once with --jobs 2, saw {max_rustc}:\n{}",
-        worst.iter().map(|c| c.chars().take(160).collect::<String>()).collect::<Vec<_>>().join("\n")
+        worst
+            .iter()
+            .map(|c| c.chars().take(160).collect::<String>())
+            .collect::<Vec<_>>()
+            .join("\n")
     );
     assert_eq!(leftover_containers(pid), Vec::<String>::new());
 
@@ -336,13 +388,19 @@ fn ctrl_c_stops_the_container_and_writes_nothing() {
         return;
     }
     let p = Project::new();
-    let dir = hello(&p, &format!("aarch64-linux = {{ image = \"{RUST_IMAGE}\" }}\n"));
+    let dir = hello(
+        &p,
+        &format!("aarch64-linux = {{ image = \"{RUST_IMAGE}\" }}\n"),
+    );
     let child = parbuild(&p, &dir, &["build", "--jobs", "1"]).spawn();
     let pid = child.id();
     let dir_text = dir.display().to_string();
     let deadline = Instant::now() + Duration::from_secs(120);
     while our_rustcs(&dir_text, "\0no-marker\0").is_empty() {
-        assert!(Instant::now() < deadline, "no compiler started in the container");
+        assert!(
+            Instant::now() < deadline,
+            "no compiler started in the container"
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
     assert_eq!(leftover_containers(pid).len(), 1, "the container runs");
@@ -352,9 +410,22 @@ fn ctrl_c_stops_the_container_and_writes_nothing() {
     )
     .unwrap();
     let out = child.wait_with_output().unwrap();
-    assert_eq!(out.status.code(), Some(130), "{}", String::from_utf8_lossy(&out.stderr));
-    assert_eq!(leftover_containers(pid), Vec::<String>::new(), "the container was stopped and removed");
-    assert_eq!(our_rustcs(&dir_text, "\0no-marker\0"), Vec::<String>::new(), "no compiler left in or out of a container");
+    assert_eq!(
+        out.status.code(),
+        Some(130),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        leftover_containers(pid),
+        Vec::<String>::new(),
+        "the container was stopped and removed"
+    );
+    assert_eq!(
+        our_rustcs(&dir_text, "\0no-marker\0"),
+        Vec::<String>::new(),
+        "no compiler left in or out of a container"
+    );
     assert!(!dir.join("build/hello-provider.par.gz").exists());
 }
 
@@ -372,20 +443,30 @@ fn plan_and_doctor_report_the_engine_and_missing_images() {
     );
     let out = parbuild(&p, &dir, &["doctor"]).code(3);
     let text = out.stdout;
-    assert!(text.contains("container engine") && text.contains("podman"), "{text}");
+    assert!(
+        text.contains("container engine") && text.contains("podman"),
+        "{text}"
+    );
     assert!(text.contains(&format!("{CROSS_IMAGE} (present)")), "{text}");
     assert!(
         text.contains("the image `localhost/parbuild-no-such-image:1` (podman has no such image)"),
         "{text}"
     );
-    assert!(text.contains("podman pull localhost/parbuild-no-such-image:1"), "{text}");
+    assert!(
+        text.contains("podman pull localhost/parbuild-no-such-image:1"),
+        "{text}"
+    );
 
     // The plan says the same, and `build` refuses before starting anything.
     let plan = parbuild(&p, &dir, &["plan", "--json"]).success().json();
     let missing = plan["missing"].as_array().unwrap();
     assert_eq!(missing.len(), 1, "{missing:?}");
     let out = parbuild(&p, &dir, &["build"]).code(3);
-    assert!(out.stderr.contains("parbuild-no-such-image"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("parbuild-no-such-image"),
+        "{}",
+        out.stderr
+    );
 
     // A container target needs an image.
     std::fs::write(

@@ -29,12 +29,18 @@ pub fn command(inv: &Invocation) -> Cmd {
         return Cmd::new("docker", &inv.cwd).arg("run");
     };
     let home = cargo_home(&inv.target_dir);
-    let mut cmd = Cmd::new(&run.engine.program, &inv.cwd).args(["run", "--rm", "--init", "--network=none"]);
+    let mut cmd =
+        Cmd::new(&run.engine.program, &inv.cwd).args(["run", "--rm", "--init", "--network=none"]);
     cmd = cmd.args(["--name", &run.name]);
     if run.engine.kind == EngineKind::Docker {
-        cmd = cmd.args(["--user".to_owned(), format!("{}:{}", run.user_ids.0, run.user_ids.1)]);
+        cmd = cmd.args([
+            "--user".to_owned(),
+            format!("{}:{}", run.user_ids.0, run.user_ids.1),
+        ]);
     }
-    let volume = |host: &Path, inside: &Path, mode: &str| format!("{}:{}:{mode}", host.display(), inside.display());
+    let volume = |host: &Path, inside: &Path, mode: &str| {
+        format!("{}:{}:{mode}", host.display(), inside.display())
+    };
     cmd = cmd.args([
         "--volume".to_owned(),
         volume(&run.workspace_root, &run.workspace_root, "ro"),
@@ -44,7 +50,10 @@ pub fn command(inv: &Invocation) -> Cmd {
     for cache in ["registry", "git"] {
         let host = run.cargo_home.join(cache);
         if host.is_dir() {
-            cmd = cmd.args(["--volume".to_owned(), volume(&host, &home.join(cache), "ro")]);
+            cmd = cmd.args([
+                "--volume".to_owned(),
+                volume(&host, &home.join(cache), "ro"),
+            ]);
         }
     }
     cmd = cmd.args(["--workdir".to_owned(), inv.cwd.display().to_string()]);
@@ -87,8 +96,8 @@ mod tests {
 
     use super::*;
     use crate::backend::{CargoFlags, ContainerRun, TargetRequest};
-    use crate::metadata::{Artifact, ArtifactKind};
     use crate::env::Env;
+    use crate::metadata::{Artifact, ArtifactKind};
     use crate::tools::Engine;
 
     fn invocation(kind: EngineKind, cargo_home: &Path) -> Invocation {
@@ -108,7 +117,10 @@ mod tests {
             features: Vec::new(),
             no_default_features: false,
             target_dir: "/ws/target/parbuild/container".into(),
-            env: BTreeMap::from([("CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_RUSTFLAGS".to_owned(), "-C x".to_owned())]),
+            env: BTreeMap::from([(
+                "CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_RUSTFLAGS".to_owned(),
+                "-C x".to_owned(),
+            )]),
             flags: CargoFlags {
                 locked: true,
                 ..CargoFlags::default()
@@ -183,7 +195,10 @@ mod tests {
         .map(|s| (*s).to_owned())
         .collect();
         assert_eq!(cmd.argv_lossy(), expected);
-        assert!(cmd.get_env().is_empty(), "nothing from the host's environment reaches the container");
+        assert!(
+            cmd.get_env().is_empty(),
+            "nothing from the host's environment reaches the container"
+        );
     }
 
     #[test]
@@ -201,11 +216,21 @@ mod tests {
         let mut inv = invocation(EngineKind::Podman, home.path());
         inv.flags.frozen = true;
         let argv = command(&inv).argv_lossy();
-        assert!(!argv.iter().any(|a| a == "--offline"), "--frozen already means offline");
+        assert!(
+            !argv.iter().any(|a| a == "--offline"),
+            "--frozen already means offline"
+        );
         let tools = Toolbox::new(&Env::from_vars([("CARGO", "/x/cargo")], "/"));
         assert_eq!(
             prepare(&inv, &tools).argv_lossy(),
-            ["/x/cargo", "fetch", "--manifest-path", "/ws/hello/Cargo.toml", "--locked", "--frozen"]
+            [
+                "/x/cargo",
+                "fetch",
+                "--manifest-path",
+                "/ws/hello/Cargo.toml",
+                "--locked",
+                "--frozen"
+            ]
         );
     }
 }

@@ -86,7 +86,9 @@ pub fn target_env(triple: &str, cx: &TargetContext, tools: &Toolbox) -> Vec<EnvS
 
 /// `cross build …` for `inv` (one target).
 pub fn command(inv: &Invocation, tools: &Toolbox) -> Cmd {
-    let program = tools.which("cross").map_or_else(|| "cross".into(), PathBuf::into_os_string);
+    let program = tools
+        .which("cross")
+        .map_or_else(|| "cross".into(), PathBuf::into_os_string);
     let mut args = cargo_args(inv, |t| t.triple.clone());
     // cross rewrites `--target-dir` but passes `--manifest-path` on as it is, and the
     // host's absolute path does not exist in the container; the working directory (the
@@ -155,8 +157,8 @@ mod tests {
 
     use super::*;
     use crate::backend::{CargoFlags, ContainerRun, TargetRequest, host_path};
-    use crate::metadata::{Artifact, ArtifactKind};
     use crate::env::Env;
+    use crate::metadata::{Artifact, ArtifactKind};
     use crate::tools::Engine;
 
     fn invocation(env: &[(&str, &str)]) -> Invocation {
@@ -176,7 +178,10 @@ mod tests {
             features: Vec::new(),
             no_default_features: false,
             target_dir: "/ws/target/parbuild/cross".into(),
-            env: env.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect::<BTreeMap<_, _>>(),
+            env: env
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect::<BTreeMap<_, _>>(),
             flags: CargoFlags::default(),
             keep_going: true,
             jobs: Some(1),
@@ -199,7 +204,10 @@ mod tests {
     #[test]
     fn command_is_cross_build_with_cargo_args_a_job_count_and_a_named_container() {
         let tools = Toolbox::new(&Env::from_vars([("PATH", "/nonexistent")], "/"));
-        let cmd = command(&invocation(&[("CROSS_CONTAINER_ENGINE", "/usr/bin/podman")]), &tools);
+        let cmd = command(
+            &invocation(&[("CROSS_CONTAINER_ENGINE", "/usr/bin/podman")]),
+            &tools,
+        );
         assert_eq!(
             cmd.argv_lossy(),
             [
@@ -227,10 +235,21 @@ mod tests {
         let env: BTreeMap<String, Option<String>> = cmd
             .get_env()
             .iter()
-            .map(|(k, v)| (k.to_string_lossy().into_owned(), v.as_ref().map(|v| v.to_string_lossy().into_owned())))
+            .map(|(k, v)| {
+                (
+                    k.to_string_lossy().into_owned(),
+                    v.as_ref().map(|v| v.to_string_lossy().into_owned()),
+                )
+            })
             .collect();
-        assert_eq!(env["CROSS_CONTAINER_ENGINE"].as_deref(), Some("/usr/bin/podman"));
-        assert_eq!(env["CROSS_CONTAINER_OPTS"].as_deref(), Some("--name parbuild-7-cross --init"));
+        assert_eq!(
+            env["CROSS_CONTAINER_ENGINE"].as_deref(),
+            Some("/usr/bin/podman")
+        );
+        assert_eq!(
+            env["CROSS_CONTAINER_OPTS"].as_deref(),
+            Some("--name parbuild-7-cross --init")
+        );
         assert_eq!(env["CARGO_MAKEFLAGS"], None, "the jobserver stays outside");
         assert!(env.contains_key("MAKEFLAGS") && env.contains_key("MFLAGS"));
     }
@@ -243,7 +262,11 @@ mod tests {
             run.user_opts = Some("--cpus 1".to_owned());
         }
         let cmd = command(&inv, &tools);
-        assert!(cmd.to_string().contains("CROSS_CONTAINER_OPTS='--cpus 1 --name parbuild-7-cross --init'"), "{cmd}");
+        assert!(
+            cmd.to_string()
+                .contains("CROSS_CONTAINER_OPTS='--cpus 1 --name parbuild-7-cross --init'"),
+            "{cmd}"
+        );
     }
 
     #[test]
@@ -252,9 +275,14 @@ mod tests {
         let host = |p: &str| host_path(&map, std::path::Path::new(p));
         assert_eq!(
             host("/target/aarch64-unknown-linux-gnu/release/hello-provider"),
-            PathBuf::from("/ws/target/parbuild/cross/aarch64-unknown-linux-gnu/release/hello-provider")
+            PathBuf::from(
+                "/ws/target/parbuild/cross/aarch64-unknown-linux-gnu/release/hello-provider"
+            )
         );
-        assert_eq!(host("/project/hello/src/main.rs"), PathBuf::from("/ws/hello/src/main.rs"));
+        assert_eq!(
+            host("/project/hello/src/main.rs"),
+            PathBuf::from("/ws/hello/src/main.rs")
+        );
         assert_eq!(
             host("/cargo/registry/src/x/serde-1.0.0/src/lib.rs"),
             PathBuf::from("/root/.cargo/registry/src/x/serde-1.0.0/src/lib.rs")
@@ -270,9 +298,17 @@ mod tests {
             env: Env::from_vars([("PATH", "/nonexistent")], "/"),
             ..TargetContext::default()
         };
-        let keys = |settings: Vec<EnvSetting>| settings.into_iter().map(|s| (s.key, s.value)).collect::<BTreeMap<_, _>>();
+        let keys = |settings: Vec<EnvSetting>| {
+            settings
+                .into_iter()
+                .map(|s| (s.key, s.value))
+                .collect::<BTreeMap<_, _>>()
+        };
         let env = keys(target_env(triple, &cx, &tools));
-        assert_eq!(env["CROSS_TARGET_AARCH64_UNKNOWN_LINUX_GNU_IMAGE"], "localhost/mine:1");
+        assert_eq!(
+            env["CROSS_TARGET_AARCH64_UNKNOWN_LINUX_GNU_IMAGE"],
+            "localhost/mine:1"
+        );
         assert_eq!(env["CROSS_CUSTOM_TOOLCHAIN"], "1");
         assert_eq!(image(triple, &cx), "localhost/mine:1");
 
@@ -291,14 +327,23 @@ mod tests {
         assert!(!env.contains_key("CROSS_CUSTOM_TOOLCHAIN"));
         assert_eq!(image(triple, &cx), "theirs:2");
         let cx = TargetContext::default();
-        assert_eq!(image(triple, &cx), "ghcr.io/cross-rs/aarch64-unknown-linux-gnu:0.2.5");
+        assert_eq!(
+            image(triple, &cx),
+            "ghcr.io/cross-rs/aarch64-unknown-linux-gnu:0.2.5"
+        );
     }
 
     #[test]
     fn reads_cross_toml_entries() {
         let text = "[target.aarch64-unknown-linux-gnu]\nimage = \"localhost/x:1\"\n\n[target.armv7-unknown-linux-gnueabihf]\ndockerfile = \"Dockerfile\"\n";
-        assert_eq!(cross_toml_entry(text, "aarch64-unknown-linux-gnu"), Some(Some("localhost/x:1".to_owned())));
-        assert_eq!(cross_toml_entry(text, "armv7-unknown-linux-gnueabihf"), Some(None));
+        assert_eq!(
+            cross_toml_entry(text, "aarch64-unknown-linux-gnu"),
+            Some(Some("localhost/x:1".to_owned()))
+        );
+        assert_eq!(
+            cross_toml_entry(text, "armv7-unknown-linux-gnueabihf"),
+            Some(None)
+        );
         assert_eq!(cross_toml_entry(text, "x86_64-apple-darwin"), None);
         assert_eq!(cross_toml_entry("not toml [", "x"), None);
     }

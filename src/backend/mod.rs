@@ -256,7 +256,12 @@ pub fn target_env(
 }
 
 /// What the machine lacks to build `triple` with `kind`.
-pub fn missing(kind: BackendKind, triple: &str, cx: &TargetContext, tools: &Toolbox) -> Vec<Missing> {
+pub fn missing(
+    kind: BackendKind,
+    triple: &str,
+    cx: &TargetContext,
+    tools: &Toolbox,
+) -> Vec<Missing> {
     match kind {
         // The image brings its own toolchain; only the engine and the image matter.
         BackendKind::Container => {
@@ -274,7 +279,11 @@ pub fn missing(kind: BackendKind, triple: &str, cx: &TargetContext, tools: &Tool
             missing.extend(tools.image_missing(&cross::image(triple, cx)));
             missing
         }
-        BackendKind::Zig => tools.std_missing(triple).into_iter().chain(tools.zig_missing()).collect(),
+        BackendKind::Zig => tools
+            .std_missing(triple)
+            .into_iter()
+            .chain(tools.zig_missing())
+            .collect(),
         _ => tools
             .std_missing(triple)
             .into_iter()
@@ -324,7 +333,8 @@ pub fn choose_auto(triple: &str, cx: &TargetContext, tools: &Toolbox) -> (Backen
     if tools.which("cross").is_some() && tools.engine_status().is_ok() {
         return (
             BackendKind::Cross,
-            "neither zig nor a cross linker can build it here; cross can, in a container".to_owned(),
+            "neither zig nor a cross linker can build it here; cross can, in a container"
+                .to_owned(),
         );
     }
     if zig_ok {
@@ -359,7 +369,13 @@ mod tests {
                 host: "/home/me/ws/target/parbuild/cross".into(),
             },
         ];
-        let check = |from: &str, to: &str| assert_eq!(host_path(&map, Path::new(from)), PathBuf::from(to), "{from}");
+        let check = |from: &str, to: &str| {
+            assert_eq!(
+                host_path(&map, Path::new(from)),
+                PathBuf::from(to),
+                "{from}"
+            )
+        };
         check(
             "/target/aarch64-unknown-linux-gnu/release/hello",
             "/home/me/ws/target/parbuild/cross/aarch64-unknown-linux-gnu/release/hello",
@@ -389,7 +405,14 @@ mod tests {
         };
         assert_eq!(
             stop_command(&run(EngineKind::Podman, "/usr/bin/podman"), Path::new("/")).argv_lossy(),
-            ["/usr/bin/podman", "rm", "--force", "--time", "0", "parbuild-42-cross"]
+            [
+                "/usr/bin/podman",
+                "rm",
+                "--force",
+                "--time",
+                "0",
+                "parbuild-42-cross"
+            ]
         );
         assert_eq!(
             stop_command(&run(EngineKind::Docker, "docker"), Path::new("/")).argv_lossy(),

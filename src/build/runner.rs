@@ -174,7 +174,10 @@ fn run_invocation(
             .collect();
     }
     // Pay cargo's implicit token, or a container's whole share (see the module docs).
-    let tokens = acquire_tokens(jobserver, inv.container.as_ref().map_or(1, |c| c.cpu_tokens));
+    let tokens = acquire_tokens(
+        jobserver,
+        inv.container.as_ref().map_or(1, |c| c.cpu_tokens),
+    );
     let start = Instant::now();
     if interrupt::requested() || (fail_fast && failed.load(Ordering::SeqCst)) {
         return inv

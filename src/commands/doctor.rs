@@ -109,10 +109,9 @@ fn target_checks(plan: &Plan, tools: &Toolbox) -> Vec<Check> {
                         .map_or_else(String::new, |p| p.display().to_string());
                     checks.push(check("cross", cross_missing, detail));
                 }
-                let engine_missing = t
-                    .missing
-                    .iter()
-                    .find(|m| m.what.contains("container engine") || m.what.starts_with("a working"));
+                let engine_missing = t.missing.iter().find(|m| {
+                    m.what.contains("container engine") || m.what.starts_with("a working")
+                });
                 let detail = match (tools.engine(), tools.engine_status()) {
                     (Some(e), Ok(runtime)) => format!(
                         "{} ({}; {}), runs containers with {runtime}",

@@ -95,7 +95,13 @@ pub fn render(plan: &Plan) -> String {
             let _ = writeln!(out, "  env:    {}={} ({})", e.key, e.value, e.reason);
         }
         if let Some(floor) = &t.glibc {
-            let _ = writeln!(out, "  glibc:  {floor} floor (binaries run on distributions with glibc {floor} or newer)");
+            let _ = writeln!(
+                out,
+                "  glibc:  {floor} floor (binaries run on distributions with glibc {floor} or newer)"
+            );
+        }
+        if let Some(image) = &t.image {
+            let _ = writeln!(out, "  image:  {image}");
         }
         let _ = writeln!(out, "  output: {}", t.expected_output.display());
         if t.label.as_str() == "arm-linux" && t.triple.starts_with("armv7") {
@@ -124,7 +130,17 @@ pub fn render(plan: &Plan) -> String {
             labels.join(", ")
         );
         let _ = writeln!(out, "      cd {}", inv.command.cwd().display());
+        if let Some(prepare) = inv.container.as_ref().and_then(|c| c.prepare.as_ref()) {
+            let _ = writeln!(out, "      {prepare}");
+        }
         let _ = writeln!(out, "      {}", inv.command);
+        if let Some(c) = &inv.container {
+            let _ = writeln!(
+                out,
+                "      container: {} ({} of the {} jobs; stopped with `{}`)",
+                c.name, c.cpu_tokens, plan.jobs, c.stop
+            );
+        }
         let _ = writeln!(out, "      log: {}", inv.log.display());
     }
     if !plan.missing.is_empty() {
