@@ -294,7 +294,10 @@ pub fn make(
                     backend: d.backend,
                     reason: d.reason.clone(),
                     env: d.env.clone(),
-                    glibc: d.glibc.clone().filter(|_| d.spec.triple.contains("-linux-gnu")),
+                    glibc: d
+                        .glibc
+                        .clone()
+                        .filter(|_| d.spec.triple.contains("-linux-gnu")),
                     expected_output: target_dir
                         .join(&d.spec.triple)
                         .join(profile_dir(&profile))

@@ -95,7 +95,10 @@ pub fn render(plan: &Plan) -> String {
             let _ = writeln!(out, "  env:    {}={} ({})", e.key, e.value, e.reason);
         }
         if let Some(floor) = &t.glibc {
-            let _ = writeln!(out, "  glibc:  {floor} floor (binaries run on distributions with glibc {floor} or newer)");
+            let _ = writeln!(
+                out,
+                "  glibc:  {floor} floor (binaries run on distributions with glibc {floor} or newer)"
+            );
         }
         let _ = writeln!(out, "  output: {}", t.expected_output.display());
         if t.label.as_str() == "arm-linux" && t.triple.starts_with("armv7") {
