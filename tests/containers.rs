@@ -8,6 +8,9 @@
 //! Skipped, saying why, when podman cannot run a container here; failing instead when
 //! `PARBUILD_REQUIRE_CONTAINERS=1` (CI sets it after the setup succeeded).
 
+// Tests read their own environment, run podman and qemu directly and say why they skip.
+#![allow(clippy::disallowed_methods, clippy::print_stderr)]
+
 mod support;
 
 use std::path::{Path, PathBuf};

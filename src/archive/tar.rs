@@ -1,11 +1,15 @@
-//! The tar layer, written by hand in both directions so that every byte is under control.
+//! The tar layer. Headers come from the `tar` crate: `Header::new_gnu()` with only the
+//! path and size set is exactly what wash writes (spec §1.3: mode, uid and gid all NUL,
+//! mtime 0, a 7-digit checksum), so archives are byte-identical to provider-archive's for
+//! the same entries.
 //!
-//! Writing produces exactly the GNU headers wash writes (spec §1.3: mode, uid and gid all
-//! NUL, mtime 0, a 7-digit checksum, two zero blocks at the end), so archives are
-//! byte-identical to provider-archive's for the same entries. Reading is a strict,
-//! bounded block reader: it accepts GNU, ustar and PAX headers, reports every entry with
-//! its real type (directories and links are surfaced, not skipped) and never allocates
-//! more than [`MAX_META`] bytes for any extended header, whatever the input says.
+//! Reading is a strict, bounded block reader written here rather than `tar::Archive`,
+//! because the verifier must see the raw sequence (a PAX or GNU long-name header that
+//! renames the next entry, each entry's real type, the end-of-archive marker, trailing
+//! data), which `tar::Archive` folds away. It accepts GNU, ustar and PAX headers, reports
+//! every entry with its real type (directories and links are surfaced, not skipped) and
+//! never allocates more than [`MAX_META`] bytes for any extended header, whatever the
+//! input says.
 
 use std::io::{self, Read, Write};
 
@@ -15,41 +19,27 @@ pub const BLOCK: usize = 512;
 /// Largest PAX or GNU long-name record the reader accepts.
 pub const MAX_META: u64 = 64 * 1024;
 
-/// The 512-byte GNU header wash writes for a regular file `name` of `size` bytes.
+/// The 512-byte GNU header wash writes for a regular file `name` of `size` bytes: the
+/// `tar` crate's `Header::new_gnu()` with only the path and size set, which is exactly
+/// what provider-archive writes (spec §1.3).
 pub fn gnu_header(name: &str, size: u64) -> io::Result<[u8; BLOCK]> {
-    let mut h = [0u8; BLOCK];
-    let bytes = name.as_bytes();
-    if bytes.is_empty() || bytes.len() > 100 {
+    if name.is_empty() || name.len() > 100 {
         return Err(io::Error::new(
             io::ErrorKind::InvalidInput,
             format!("entry name `{name}` must be 1 to 100 bytes"),
         ));
     }
-    h[..bytes.len()].copy_from_slice(bytes);
-    // mode, uid, gid stay all NUL (offsets 100..124), as in `Header::new_gnu()`.
     if size >= 0o100_000_000_000 {
         return Err(io::Error::new(
             io::ErrorKind::InvalidInput,
             "entry larger than 8 GiB",
         ));
     }
-    write_octal(&mut h[124..136], size);
-    write_octal(&mut h[136..148], 0);
-    // typeflag (156) NUL: old-style regular file; linkname all NUL.
-    h[257..263].copy_from_slice(b"ustar ");
-    h[263..265].copy_from_slice(b" \0");
-    h[148..156].fill(b' ');
-    let sum: u64 = h.iter().map(|&b| u64::from(b)).sum();
-    write_octal(&mut h[148..156], sum);
-    Ok(h)
-}
-
-/// Zero-padded octal, NUL-terminated, filling `field`.
-fn write_octal(field: &mut [u8], value: u64) {
-    let digits = field.len() - 1;
-    let text = format!("{value:0digits$o}");
-    field[..digits].copy_from_slice(&text.as_bytes()[text.len() - digits..]);
-    field[digits] = 0;
+    let mut header = ::tar::Header::new_gnu();
+    header.set_path(name)?;
+    header.set_size(size);
+    header.set_cksum();
+    Ok(*header.as_bytes())
 }
 
 /// Zero padding after `size` bytes of data.

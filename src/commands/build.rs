@@ -68,6 +68,18 @@ pub fn run(args: &BuildArgs, ctx: &Context) -> Result<()> {
         Some(path) => Some(read_schema(path)?),
         None => None,
     };
+    let output = args
+        .output
+        .as_ref()
+        .map_or_else(|| plan.output.clone(), |o| ctx.path(o));
+    // Like `wash build`, the build makes its output directory (`build/` by default).
+    if let Some(dir) = output.parent() {
+        std::fs::create_dir_all(dir).map_err(|source| Error::Io {
+            action: "cannot create the output directory",
+            path: dir.to_owned(),
+            source,
+        })?;
+    }
     let request = PackRequest {
         meta: ProviderMeta {
             name: manifest.provider.name.clone(),
@@ -82,10 +94,7 @@ pub fn run(args: &BuildArgs, ctx: &Context) -> Result<()> {
         compression: plan.compression,
         keys,
         subject_stem: plan.package.artifact.name.clone(),
-        output: args
-            .output
-            .as_ref()
-            .map_or_else(|| plan.output.clone(), |o| ctx.path(o)),
+        output,
     };
     let summary = pack_and_verify(ctx, &request)?;
     if args.json {
