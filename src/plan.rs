@@ -237,9 +237,10 @@ pub fn make(
     }
 
     // Per target: backend, reason, environment.
+    let cross_toml_text = cross_toml(&package.workspace_root, env);
     let mut drafts = Vec::new();
     for spec in selected {
-        let cx = target_context(manifest, spec, &host, env);
+        let cx = target_context(manifest, spec, &host, env, cross_toml_text.as_deref());
         let requested = overrides
             .backend
             .or(spec.backend)
@@ -479,7 +480,13 @@ fn rustflags_env(spec: &TargetSpec, env: &Env) -> Option<EnvSetting> {
     })
 }
 
-fn target_context(manifest: &Manifest, spec: &TargetSpec, host: &str, env: &Env) -> TargetContext {
+fn target_context(
+    manifest: &Manifest,
+    spec: &TargetSpec,
+    host: &str,
+    env: &Env,
+    cross_toml: Option<&str>,
+) -> TargetContext {
     let key = tools::target_env_key(&spec.triple);
     let linker_var = format!("CARGO_TARGET_{key}_LINKER");
     let user_linker = env
@@ -493,8 +500,8 @@ fn target_context(manifest: &Manifest, spec: &TargetSpec, host: &str, env: &Env)
                 )
             })
         });
-    let cross_toml = cross_toml(manifest, env)
-        .and_then(|text| backend::cross::cross_toml_entry(&text, &spec.triple));
+    let cross_toml =
+        cross_toml.and_then(|text| backend::cross::cross_toml_entry(text, &spec.triple));
     TargetContext {
         host: host.to_owned(),
         user_linker,
@@ -512,11 +519,12 @@ fn target_context(manifest: &Manifest, spec: &TargetSpec, host: &str, env: &Env)
     }
 }
 
-/// The project's `Cross.toml` (`$CROSS_CONFIG`, else beside `par.toml`), as text.
-fn cross_toml(manifest: &Manifest, env: &Env) -> Option<String> {
+/// The project's `Cross.toml` as cross finds it (`$CROSS_CONFIG`, else in the workspace
+/// root), as text.
+fn cross_toml(workspace_root: &Path, env: &Env) -> Option<String> {
     let path = env
         .non_empty("CROSS_CONFIG")
-        .map_or_else(|| manifest.dir.join("Cross.toml"), |p| manifest.dir.join(p));
+        .map_or_else(|| workspace_root.join("Cross.toml"), |p| env.cwd().join(p));
     std::fs::read_to_string(path).ok()
 }
 

@@ -471,6 +471,36 @@ fn plan_and_doctor_report_the_engine_and_missing_images() {
         out.stderr
     );
 
+    // `[build] image` is the image of container targets that name none; a Cross.toml entry
+    // makes `auto` pick cross, with the image cross will read from it.
+    std::fs::write(
+        dir.join("par.toml"),
+        format!(
+            "[provider]\nname = \"H\"\nvendor = \"v\"\n\n[build]\nimage = \"{RUST_IMAGE}\"\n\n[targets]\naarch64-linux = {{}}\narmv7-linux = {{ backend = \"container\" }}\n"
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("Cross.toml"),
+        format!("[target.aarch64-unknown-linux-gnu]\nimage = \"{CROSS_IMAGE}\"\n"),
+    )
+    .unwrap();
+    let plan = parbuild(&p, &dir, &["plan", "--json"]).success().json();
+    let (aarch64, armv7) = (&plan["targets"][0], &plan["targets"][1]);
+    assert_eq!(
+        (aarch64["backend"].as_str(), aarch64["image"].as_str()),
+        (Some("cross"), Some(CROSS_IMAGE))
+    );
+    assert!(
+        aarch64["reason"].as_str().unwrap().contains("Cross.toml"),
+        "{aarch64}"
+    );
+    assert_eq!(
+        (armv7["backend"].as_str(), armv7["image"].as_str()),
+        (Some("container"), Some(RUST_IMAGE))
+    );
+    assert_eq!(plan["missing"], serde_json::json!([]));
+
     // A container target needs an image.
     std::fs::write(
         dir.join("par.toml"),

@@ -24,16 +24,26 @@ pub fn image_var(triple: &str) -> String {
     format!("CROSS_TARGET_{}_IMAGE", tools::target_env_key(triple))
 }
 
-/// The image cross will use for `triple`: the user's `CROSS_TARGET_<T>_IMAGE`, else the
-/// one in `par.toml`, else cross's own (pulled from ghcr.io; a `Cross.toml` image is
-/// reported by `doctor` through the same rule when it is in the environment).
+/// The image cross will use for `triple`, the most specific first: the user's
+/// `CROSS_TARGET_<T>_IMAGE`, the target's `image` in `par.toml`, its `Cross.toml` entry,
+/// `[build] image`, else cross's own (pulled from ghcr.io).
 pub fn image(triple: &str, cx: &TargetContext) -> String {
     cx.env
         .non_empty(&image_var(triple))
         .map(str::to_owned)
-        .or_else(|| cx.image.clone())
+        .or_else(|| par_image(cx).map(str::to_owned))
         .or_else(|| cx.cross_toml_image.clone())
+        .or_else(|| cx.image.clone())
         .unwrap_or_else(|| format!("ghcr.io/cross-rs/{triple}:{VERSION}"))
+}
+
+/// The image parbuild passes to cross: the target's own, or `[build] image` unless
+/// `Cross.toml` names one for the target (cross reads that itself).
+fn par_image(cx: &TargetContext) -> Option<&str> {
+    let from_build = !cx.target_image && cx.cross_toml_image.is_none();
+    cx.image
+        .as_deref()
+        .filter(|_| cx.target_image || from_build)
 }
 
 /// What parbuild sets for a cross build of `triple`, each unless the user set it:
@@ -58,11 +68,15 @@ pub fn target_env(triple: &str, cx: &TargetContext, tools: &Toolbox) -> Vec<EnvS
             reason: format!("podman: {}", engine.reason),
         });
     }
-    if let Some(image) = cx.image.as_ref().filter(|_| unset(&image_var(triple))) {
+    if let Some(image) = par_image(cx).filter(|_| unset(&image_var(triple))) {
         out.push(EnvSetting {
             key: image_var(triple),
-            value: image.clone(),
-            reason: "the image par.toml names for this target".to_owned(),
+            value: image.to_owned(),
+            reason: if cx.target_image {
+                "the image par.toml names for this target".to_owned()
+            } else {
+                "[build] image in par.toml".to_owned()
+            },
         });
     }
     let user_toolchain = cx.env.non_empty("RUSTUP_TOOLCHAIN");
@@ -295,6 +309,7 @@ mod tests {
         let triple = "aarch64-unknown-linux-gnu";
         let cx = TargetContext {
             image: Some("localhost/mine:1".to_owned()),
+            target_image: true,
             env: Env::from_vars([("PATH", "/nonexistent")], "/"),
             ..TargetContext::default()
         };
@@ -330,6 +345,25 @@ mod tests {
         assert_eq!(
             image(triple, &cx),
             "ghcr.io/cross-rs/aarch64-unknown-linux-gnu:0.2.5"
+        );
+        // A Cross.toml entry is more specific than `[build] image`, and cross reads it itself.
+        let var = "CROSS_TARGET_AARCH64_UNKNOWN_LINUX_GNU_IMAGE";
+        let cx = TargetContext {
+            image: Some("build-default:1".to_owned()),
+            cross_toml_image: Some("from-cross-toml:1".to_owned()),
+            cross_toml: true,
+            ..TargetContext::default()
+        };
+        assert_eq!(image(triple, &cx), "from-cross-toml:1");
+        assert!(!keys(target_env(triple, &cx, &tools)).contains_key(var));
+        let cx = TargetContext {
+            cross_toml_image: None,
+            ..cx
+        };
+        assert_eq!(image(triple, &cx), "build-default:1");
+        assert_eq!(
+            keys(target_env(triple, &cx, &tools))[var],
+            "build-default:1"
         );
     }
 
