@@ -65,7 +65,7 @@ pub fn run(args: &BuildArgs, ctx: &Context) -> Result<()> {
     }
 
     let config_schema = match &manifest.provider.schema {
-        Some(path) => Some(read_schema(path)?),
+        Some(path) => Some(super::pack::read_schema(path)?),
         None => None,
     };
     let output = args
@@ -114,18 +114,4 @@ pub fn run(args: &BuildArgs, ctx: &Context) -> Result<()> {
         ));
     }
     Ok(())
-}
-
-fn read_schema(path: &std::path::Path) -> Result<serde_json::Value> {
-    let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
-        action: "cannot read the config schema",
-        path: path.to_owned(),
-        source,
-    })?;
-    serde_json::from_str(&text).map_err(|e| {
-        Error::input(
-            format!("the config schema `{}` is not JSON: {e}", path.display()),
-            Some("`[provider] schema` must name a JSON Schema file".to_owned()),
-        )
-    })
 }
