@@ -169,6 +169,9 @@ pub struct Plan {
     pub missing: Vec<Missing>,
     /// Things worth knowing (ignored settings, labels no host looks up).
     pub warnings: Vec<String>,
+    /// `--offline`/`--locked`/`--frozen`, for cargo queries made during the build.
+    #[serde(skip)]
+    pub flags: CargoFlags,
 }
 
 /// Makes the plan.
@@ -338,6 +341,7 @@ pub fn make(
         invocations,
         missing,
         warnings,
+        flags: overrides.flags,
     })
 }
 

@@ -36,12 +36,20 @@ const FOUR: [(&str, Architecture, BinaryFormat); 4] = [
 /// (the instant between `fork` and `exec` when rustc starts its linker, which shows the
 /// same name and command line as its parent).
 fn compiling_rustcs(marker: &str) -> usize {
-    let Ok(procs) = std::fs::read_dir("/proc") else { return 0 };
-    let is_rustc = |pid: &str| std::fs::read_to_string(format!("/proc/{pid}/comm")).is_ok_and(|c| c.trim() == "rustc");
+    let Ok(procs) = std::fs::read_dir("/proc") else {
+        return 0;
+    };
+    let is_rustc = |pid: &str| {
+        std::fs::read_to_string(format!("/proc/{pid}/comm")).is_ok_and(|c| c.trim() == "rustc")
+    };
     let parent = |pid: &str| {
         let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
         // `pid (comm) state ppid …`: comm may hold spaces, so split after the last ')'.
-        stat.rsplit_once(')')?.1.split_whitespace().nth(1).map(str::to_owned)
+        stat.rsplit_once(')')?
+            .1
+            .split_whitespace()
+            .nth(1)
+            .map(str::to_owned)
     };
     procs
         .flatten()
