@@ -3,6 +3,8 @@
 //! checked by its header and, where qemu-user can, run; the archive loaded by the real
 //! wasmCloud crates and verified; the CPU budget held; failures and Ctrl-C handled.
 
+#![allow(clippy::disallowed_methods)] // tests run the built binaries and qemu directly
+
 mod support;
 
 use std::time::{Duration, Instant};

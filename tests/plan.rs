@@ -4,7 +4,7 @@
 
 mod support;
 
-use support::{Project, requires_tool};
+use support::{Project, check_snapshot, requires_tool};
 
 /// A cdylib provider package with the four mission targets.
 fn project(extra_par: &str) -> Project {
@@ -39,24 +39,6 @@ fn plan_json(p: &Project, run: support::Run) -> String {
         }
     }
     text
-}
-
-fn check_snapshot(name: &str, actual: &str) {
-    let path = support::repo_root().join("tests/snapshots").join(name);
-    if std::env::var_os("SNAPSHOTS").is_some_and(|v| v == "overwrite") {
-        std::fs::write(&path, actual).unwrap();
-        return;
-    }
-    let expected = std::fs::read_to_string(&path).unwrap_or_else(|_| {
-        panic!(
-            "no snapshot {}: run with SNAPSHOTS=overwrite",
-            path.display()
-        )
-    });
-    assert_eq!(
-        actual, expected,
-        "snapshot {name} differs (SNAPSHOTS=overwrite to accept)"
-    );
 }
 
 #[test]
