@@ -202,3 +202,42 @@ fn per_target_overrides_split_invocations() {
         Some("zig-2")
     );
 }
+
+#[test]
+fn cargo_target_dir_and_custom_profiles_are_honoured() {
+    let p = project("");
+    let mut manifest = std::fs::read_to_string(p.path("Cargo.toml")).unwrap();
+    manifest.push_str("\n[profile.dist]\ninherits = \"release\"\nlto = true\n");
+    p.file("Cargo.toml", manifest);
+    let elsewhere = p.path("elsewhere/target");
+    let plan = p
+        .parbuild([
+            "plan",
+            "--json",
+            "--profile",
+            "dist",
+            "--target",
+            "x86_64-linux",
+        ])
+        .env("CARGO_TARGET_DIR", &elsewhere)
+        .success()
+        .json();
+    let t = &plan["targets"][0];
+    assert_eq!(
+        t["expected_output"].as_str().unwrap(),
+        elsewhere
+            .join("parbuild/cargo/x86_64-unknown-linux-gnu/dist/libsnap_provider.so")
+            .to_str()
+            .unwrap()
+    );
+    let argv: Vec<&str> = plan["invocations"][0]["command"]["argv"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a.as_str().unwrap())
+        .collect();
+    assert!(
+        argv.windows(2).any(|w| w == ["--profile", "dist"]),
+        "{argv:?}"
+    );
+}
