@@ -17,6 +17,7 @@ pub mod error;
 pub mod keystore;
 pub mod manifest;
 pub mod metadata;
+pub mod part;
 pub mod plan;
 pub mod process;
 pub mod progress;
