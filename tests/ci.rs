@@ -42,6 +42,7 @@ fn generate(p: &Project, args: &[&str]) -> String {
     )
 }
 
+#[allow(clippy::disallowed_methods)] // tests read `SNAPSHOTS` directly
 fn check_snapshot(name: &str, actual: &str) {
     let path = support::repo_root().join("tests/snapshots").join(name);
     if std::env::var_os("SNAPSHOTS").is_some_and(|v| v == "overwrite") {
