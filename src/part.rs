@@ -488,6 +488,12 @@ fn failure(path: &Path, cap: u64, e: ReadFailure) -> PartError {
 
 /// Opens a part and reads its manifest, leaving the reader at the first file.
 fn open(path: &Path, max_unpacked: u64) -> Result<(PartReader, PartManifest, Label), PartError> {
+    if path.is_dir() {
+        return Err(PartError::Invalid {
+            path: path.to_owned(),
+            reason: "it is a directory; pass the part files in it (`DIR/*`)".to_owned(),
+        });
+    }
     let file = File::open(path).map_err(|source| PartError::Open {
         path: path.to_owned(),
         source,
@@ -573,6 +579,18 @@ fn parse_manifest(json: &[u8]) -> Result<(PartManifest, Label), ManifestProblem>
         return Err(invalid(
             "has a `world.sha256` that is not 64 hex digits".to_owned(),
         ));
+    }
+    // `assemble` writes here by default: never let a part point outside the working directory.
+    let output = Path::new(&manifest.output);
+    if manifest.output.is_empty()
+        || !output
+            .components()
+            .all(|c| matches!(c, std::path::Component::Normal(_)))
+    {
+        return Err(invalid(format!(
+            "has an `output` that is not a relative path inside the project: `{}`",
+            manifest.output
+        )));
     }
     if manifest.triple.is_empty() || manifest.package.is_empty() || manifest.artifact.is_empty() {
         return Err(invalid(

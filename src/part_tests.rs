@@ -238,6 +238,13 @@ fn manifest_problems_are_named() {
     assert!(e.contains("bad `label`"), "{e}");
     let e = rewrite(&|j| j.replace("\"size\": ", "\"size\": 1"));
     assert!(e.contains("binary.size"), "{e}");
+    for bad in ["/etc/passwd", "../up.par.gz", "build/../../up.par.gz", ""] {
+        let e = rewrite(&|j| j.replace("build/example.par.gz", bad));
+        assert!(
+            e.contains("`output` that is not a relative path"),
+            "{bad}: {e}"
+        );
+    }
     let e = rewrite(&|_| "{".to_owned());
     assert!(e.contains("is not JSON"), "{e}");
 }
