@@ -120,6 +120,12 @@ pub enum PartError {
         /// What is wrong.
         reason: String,
     },
+    /// A directory where a part file was expected.
+    #[error("`{path}` is a directory, not a part")]
+    Directory {
+        /// The directory.
+        path: PathBuf,
+    },
     /// It decompresses to more than the cap.
     #[error("`{path}` decompresses to more than {cap} bytes (a decompression bomb?)")]
     TooLarge {
@@ -241,6 +247,10 @@ impl PartError {
                 "build every part from the same commit, `Cargo.lock` and `par.toml`, then assemble them together".to_owned(),
             ),
             Self::Duplicate { .. } => Some("pass one part per target".to_owned()),
+            Self::Directory { path } => Some(format!(
+                "pass the part files in it: `{}`",
+                path.join("*").display()
+            )),
             Self::Missing { .. } => Some(
                 "build the missing targets with `parbuild build --target LABEL --part-out DIR`, or pass `--allow-missing` to pack without them".to_owned(),
             ),
@@ -489,9 +499,8 @@ fn failure(path: &Path, cap: u64, e: ReadFailure) -> PartError {
 /// Opens a part and reads its manifest, leaving the reader at the first file.
 fn open(path: &Path, max_unpacked: u64) -> Result<(PartReader, PartManifest, Label), PartError> {
     if path.is_dir() {
-        return Err(PartError::Invalid {
+        return Err(PartError::Directory {
             path: path.to_owned(),
-            reason: "it is a directory; pass the part files in it (`DIR/*`)".to_owned(),
         });
     }
     let file = File::open(path).map_err(|source| PartError::Open {

@@ -399,6 +399,7 @@ fn parts_that_do_not_fit_are_rejected_and_nothing_is_written() {
             vec![good_rel],
             vec!["no part for `aarch64-linux`", "--allow-missing"],
         ),
+        (vec!["parts"], vec!["/parts` is a directory", "parts/*"]),
         (
             vec![&garbage, good_rel],
             vec!["garbage.part.tar.zst` is not a valid part"],
