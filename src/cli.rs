@@ -88,6 +88,12 @@ pub enum Command {
     Doctor(DoctorArgs),
     /// Write a commented `par.toml` for the cargo package in this directory.
     Init(InitArgs),
+    /// Check that parts built elsewhere (`build --part-out`) belong together, then sign
+    /// once, pack and verify one archive.
+    Assemble(AssembleArgs),
+    /// Write a CI workflow that builds this provider with parbuild.
+    #[command(subcommand)]
+    Ci(CiCommand),
 }
 
 /// Options shared by `build` and `plan`: which targets, how.
@@ -148,8 +154,13 @@ pub struct BuildArgs {
     pub keys: SignArgs,
 
     /// Write the archive here instead of the manifest's `output.path`.
-    #[arg(short, long, value_name = "FILE")]
+    #[arg(short, long, value_name = "FILE", conflicts_with = "part_out")]
     pub output: Option<PathBuf>,
+
+    /// Write one unsigned part per target into DIR instead of an archive (no keys needed);
+    /// `parbuild assemble DIR/*` packs them, on any machine.
+    #[arg(long, value_name = "DIR")]
+    pub part_out: Option<PathBuf>,
 
     /// Stop every build as soon as one target fails.
     #[arg(long)]
@@ -380,6 +391,58 @@ pub struct DoctorArgs {
 #[derive(Debug, Args, Clone)]
 pub struct InitArgs {
     /// Overwrite an existing `par.toml`.
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// `parbuild assemble`.
+#[derive(Debug, Args, Clone)]
+pub struct AssembleArgs {
+    /// The parts (`*.part.tar.zst`), one per target.
+    #[arg(required = true, value_name = "PART")]
+    pub parts: Vec<PathBuf>,
+
+    /// Write the archive here (default: the `output.path` of the `par.toml` the parts were
+    /// built from, relative to the current directory).
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub keys: SignArgs,
+
+    /// Pack even when targets of `par.toml` have no part (the output says it is partial).
+    #[arg(long)]
+    pub allow_missing: bool,
+
+    /// Refuse to decompress more than this many bytes per part.
+    #[arg(long, value_name = "BYTES", default_value_t = DEFAULT_MAX_UNPACKED)]
+    pub max_unpacked: u64,
+
+    /// Print the result as JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `parbuild ci …`.
+#[derive(Debug, Subcommand)]
+pub enum CiCommand {
+    /// Write `.github/workflows/par.yml` (beside `par.toml`) for GitHub Actions.
+    Github(CiGithubArgs),
+}
+
+/// `parbuild ci github`.
+#[derive(Debug, Args, Clone)]
+pub struct CiGithubArgs {
+    /// One build job per target writing parts, then one assemble job that alone holds
+    /// the signing secrets (default: one job builds everything).
+    #[arg(long)]
+    pub split: bool,
+
+    /// With `--split`: build macOS targets on a native macOS runner.
+    #[arg(long, requires = "split")]
+    pub macos_runner: bool,
+
+    /// Overwrite an existing workflow file.
     #[arg(long)]
     pub force: bool,
 }

@@ -41,6 +41,9 @@ pub enum Error {
     /// The build pipeline.
     #[error(transparent)]
     Build(#[from] crate::build::BuildError),
+    /// Reading, writing or checking parts (`build --part-out`, `assemble`).
+    #[error(transparent)]
+    Part(#[from] crate::part::PartError),
     /// Bad input that no module owns (flag combinations, paths).
     #[error("{message}")]
     Input {
@@ -95,6 +98,7 @@ impl Error {
             Self::Process(e) => e.exit_code(),
             Self::Build(e) => e.exit_code(),
             Self::Plan(e) => e.exit_code(),
+            Self::Part(e) => e.exit_code(),
             Self::Input { .. } => code::INPUT,
             Self::Io { .. } | Self::Failed { .. } | Self::Internal { .. } => code::FAILED,
             Self::Interrupted => code::INTERRUPTED,
@@ -111,6 +115,7 @@ impl Error {
             Self::Process(e) => e.hint(),
             Self::Build(e) => e.hint(),
             Self::Plan(e) => e.hint(),
+            Self::Part(e) => e.hint(),
             Self::Input { hint, .. } => hint.clone(),
             _ => None,
         }

@@ -4,7 +4,8 @@
 //! The pipeline (see ARCHITECTURE.md): [`manifest`] (`par.toml`) and [`metadata`]
 //! (cargo) → [`plan`] (one job per target, backend chosen) → [`build`] (runs the
 //! [`backend`] commands in parallel under one jobserver, through [`process`]) →
-//! artifacts → [`keystore`] + [`archive`] (sign, pack, verify).
+//! artifacts → [`keystore`] + [`archive`] (sign, pack, verify). A split build writes
+//! [`part`]s instead and assembles them elsewhere.
 //! [`commands`] glue each subcommand to the pipeline; [`cli`] holds the clap types.
 
 pub mod archive;
@@ -17,6 +18,7 @@ pub mod error;
 pub mod keystore;
 pub mod manifest;
 pub mod metadata;
+pub mod part;
 pub mod plan;
 pub mod process;
 pub mod progress;

@@ -204,6 +204,9 @@ pub struct Plan {
     pub missing: Vec<Missing>,
     /// Things worth knowing (ignored settings, labels no host looks up).
     pub warnings: Vec<String>,
+    /// `--offline`/`--locked`/`--frozen`, for cargo queries made during the build.
+    #[serde(skip)]
+    pub flags: CargoFlags,
 }
 
 /// Makes the plan.
@@ -408,6 +411,7 @@ pub fn make(
         invocations,
         missing,
         warnings,
+        flags: overrides.flags,
     })
 }
 

@@ -4,7 +4,7 @@
 
 mod support;
 
-use support::{Project, requires_tool};
+use support::{Project, check_snapshot, requires_tool};
 
 /// A cdylib provider package with the four mission targets.
 fn project(extra_par: &str) -> Project {
@@ -39,24 +39,6 @@ fn plan_json(p: &Project, run: support::Run) -> String {
         }
     }
     text
-}
-
-fn check_snapshot(name: &str, actual: &str) {
-    let path = support::repo_root().join("tests/snapshots").join(name);
-    if std::env::var_os("SNAPSHOTS").is_some_and(|v| v == "overwrite") {
-        std::fs::write(&path, actual).unwrap();
-        return;
-    }
-    let expected = std::fs::read_to_string(&path).unwrap_or_else(|_| {
-        panic!(
-            "no snapshot {}: run with SNAPSHOTS=overwrite",
-            path.display()
-        )
-    });
-    assert_eq!(
-        actual, expected,
-        "snapshot {name} differs (SNAPSHOTS=overwrite to accept)"
-    );
 }
 
 #[test]
@@ -218,5 +200,44 @@ fn per_target_overrides_split_invocations() {
             .rsplit('/')
             .next(),
         Some("zig-2")
+    );
+}
+
+#[test]
+fn cargo_target_dir_and_custom_profiles_are_honoured() {
+    let p = project("");
+    let mut manifest = std::fs::read_to_string(p.path("Cargo.toml")).unwrap();
+    manifest.push_str("\n[profile.dist]\ninherits = \"release\"\nlto = true\n");
+    p.file("Cargo.toml", manifest);
+    let elsewhere = p.path("elsewhere/target");
+    let plan = p
+        .parbuild([
+            "plan",
+            "--json",
+            "--profile",
+            "dist",
+            "--target",
+            "x86_64-linux",
+        ])
+        .env("CARGO_TARGET_DIR", &elsewhere)
+        .success()
+        .json();
+    let t = &plan["targets"][0];
+    assert_eq!(
+        t["expected_output"].as_str().unwrap(),
+        elsewhere
+            .join("parbuild/cargo/x86_64-unknown-linux-gnu/dist/libsnap_provider.so")
+            .to_str()
+            .unwrap()
+    );
+    let argv: Vec<&str> = plan["invocations"][0]["command"]["argv"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a.as_str().unwrap())
+        .collect();
+    assert!(
+        argv.windows(2).any(|w| w == ["--profile", "dist"]),
+        "{argv:?}"
     );
 }

@@ -9,8 +9,9 @@ use sha2::{Digest, Sha256};
 /// The `wascap_revision` wascap ≥ 0.11 writes.
 pub const WASCAP_REVISION: u32 = 3;
 
-/// The provider metadata that goes into `wascap`.
-#[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
+/// The provider metadata that goes into `wascap` (also carried by parts, hence `Deserialize`).
+#[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ProviderMeta {
     /// `wascap.name`.
     pub name: String,

@@ -36,7 +36,7 @@ pub const CLAIMS_ENTRY: &str = "claims.jwt";
 pub const WORLD_ENTRY: &str = "world.wasm";
 
 /// How the tar is compressed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Compression {
     /// Single-member gzip: what hosts load.

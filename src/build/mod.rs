@@ -2,6 +2,7 @@
 //! ([`runner`]), show them ([`ui`]), then hand the built binaries to signing and packing.
 
 pub mod runner;
+pub mod totals;
 pub mod ui;
 
 /// Errors of the build pipeline.

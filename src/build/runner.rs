@@ -209,41 +209,57 @@ fn run_invocation(
         .container
         .as_ref()
         .map(|c| interrupt::StopHook::new(c.stop.clone()));
-    let result = inv.command.stream(
-        inv.container.is_none().then_some(jobserver),
-        |line| {
-            let Ok(msg) = serde_json::from_str::<Message>(line) else {
-                return;
-            };
-            if let Message::CompilerArtifact(a) = msg {
-                let lanes = lanes_of(&triples, &a.filenames);
-                for label in &lanes {
-                    ui.crate_done(label, &a.target.name);
+    let result = std::thread::scope(|s| {
+        if ui.wants_totals() {
+            for (label, triple) in &triples {
+                s.spawn(move || {
+                    let p = &plan.package;
+                    if let Some(n) =
+                        super::totals::crate_count(&p.manifest_path, &p.name, triple, plan.flags)
+                    {
+                        ui.set_total(label, n);
+                    }
+                });
+            }
+        }
+        inv.command.stream(
+            inv.container.is_none().then_some(jobserver),
+            |line| {
+                let Ok(msg) = serde_json::from_str::<Message>(line) else {
+                    return;
+                };
+                if let Message::CompilerArtifact(a) = msg {
+                    // A build script's own compilation is not a crate of the lane's count.
+                    if !a.target.is_kind(cargo_metadata::TargetKind::CustomBuild) {
+                        for label in &lanes_of(&triples, &a.filenames) {
+                            ui.crate_done(label, &a.target.name);
+                        }
+                    }
+                    if let Some((triple, path)) = provider_file(artifact, &a, &triples) {
+                        let path = crate::backend::host_path(paths, &path);
+                        lock().artifacts.insert(triple, path);
+                    }
                 }
-                if let Some((triple, path)) = provider_file(artifact, &a, &triples) {
-                    let path = crate::backend::host_path(paths, &path);
-                    lock().artifacts.insert(triple, path);
+            },
+            |line| {
+                let mut st = lock();
+                if let Some(f) = st.log.as_mut() {
+                    let _ = writeln!(f, "{line}");
                 }
-            }
-        },
-        |line| {
-            let mut st = lock();
-            if let Some(f) = st.log.as_mut() {
-                let _ = writeln!(f, "{line}");
-            }
-            st.tail.push(line.to_owned());
-            if st.tail.len() > 400 {
-                st.tail.drain(..200);
-            }
-            drop(st);
-            if let Some(rest) = line.trim_start().strip_prefix("Compiling ") {
-                let name = rest.split_whitespace().next().unwrap_or(rest);
-                for (label, _) in &triples {
-                    ui.phase(label, &format!("compiling {name}"));
+                st.tail.push(line.to_owned());
+                if st.tail.len() > 400 {
+                    st.tail.drain(..200);
                 }
-            }
-        },
-    );
+                drop(st);
+                if let Some(rest) = line.trim_start().strip_prefix("Compiling ") {
+                    let name = rest.split_whitespace().next().unwrap_or(rest);
+                    for (label, _) in &triples {
+                        ui.phase(label, &format!("compiling {name}"));
+                    }
+                }
+            },
+        )
+    });
     drop(tokens);
     let elapsed = start.elapsed();
     let st = state

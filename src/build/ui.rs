@@ -22,7 +22,7 @@ struct Lane {
 /// The progress display of one build.
 pub struct Ui<'a> {
     reporter: &'a Reporter,
-    _multi: Option<MultiProgress>,
+    multi: Option<MultiProgress>,
     lanes: Mutex<BTreeMap<Label, Lane>>,
 }
 
@@ -33,7 +33,7 @@ impl<'a> Ui<'a> {
             .live_progress()
             .then(|| MultiProgress::with_draw_target(ProgressDrawTarget::stderr()));
         let style = ProgressStyle::with_template(
-            "{prefix:15} {msg:.dim} {spinner} {pos:>4} crates  {wide_msg} {elapsed:>5}",
+            "{prefix:24} {spinner:12} {pos:>4} crates       {wide_msg} {elapsed:>5}",
         )
         .unwrap_or_else(|_| ProgressStyle::default_spinner());
         let lanes = plan
@@ -43,7 +43,7 @@ impl<'a> Ui<'a> {
                 let bar = multi.as_ref().map(|m| {
                     let bar = m.add(ProgressBar::new_spinner());
                     bar.set_style(style.clone());
-                    bar.set_prefix(format!("{:15} {}", t.label.as_str(), t.backend.as_str()));
+                    bar.set_prefix(format!("{:15} {:8}", t.label.as_str(), t.backend.as_str()));
                     bar.set_message("waiting");
                     bar
                 });
@@ -52,7 +52,7 @@ impl<'a> Ui<'a> {
             .collect();
         Self {
             reporter,
-            _multi: multi,
+            multi,
             lanes: Mutex::new(lanes),
         }
     }
@@ -65,6 +65,21 @@ impl<'a> Ui<'a> {
         if let Some(lane) = lanes.get_mut(label) {
             f(lane);
         }
+    }
+
+    /// Whether lanes are drawn (and so worth a crate total).
+    pub fn wants_totals(&self) -> bool {
+        self.multi.is_some()
+    }
+
+    /// The number of crates the lane will compile.
+    pub fn set_total(&self, label: &Label, total: u64) {
+        self.with_lane(label, |l| {
+            if let Some(bar) = &l.bar {
+                bar.set_length(total);
+                bar.set_style(counted_style());
+            }
+        });
     }
 
     /// Waiting for a CPU slot.
@@ -132,6 +147,14 @@ impl<'a> Ui<'a> {
             self.reporter.status(format!("[{}] {text}", o.label));
         }
     }
+}
+
+fn counted_style() -> ProgressStyle {
+    ProgressStyle::with_template(
+        "{prefix:24} {bar:12} {pos:>4}/{len:<4} crates  {wide_msg} {elapsed:>5}",
+    )
+    .unwrap_or_else(|_| ProgressStyle::default_bar())
+    .progress_chars("█▉▊▋▌▍▎▏ ")
 }
 
 /// `11.3 MiB`.

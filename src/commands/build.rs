@@ -27,8 +27,11 @@ pub fn run(args: &BuildArgs, ctx: &Context) -> Result<()> {
         .into());
     }
     let keys = crate::keystore::KeyOptions::new(&args.keys, Some(&manifest.sign));
-    // Fail on keys before spending minutes on compilers (e.g. CI without keys).
-    super::pack::resolve_keys(ctx, &keys, &plan.package.artifact.name)?;
+    // Fail on keys before spending minutes on compilers (e.g. CI without keys). Parts are
+    // unsigned: with `--part-out` no key is read or generated.
+    if args.part_out.is_none() {
+        super::pack::resolve_keys(ctx, &keys, &plan.package.artifact.name)?;
+    }
 
     let labels: Vec<&str> = plan.targets.iter().map(|t| t.label.as_str()).collect();
     ctx.reporter.status(format!(
@@ -65,9 +68,13 @@ pub fn run(args: &BuildArgs, ctx: &Context) -> Result<()> {
     }
 
     let config_schema = match &manifest.provider.schema {
-        Some(path) => Some(read_schema(path)?),
+        Some(path) => Some(super::pack::read_schema(path)?),
         None => None,
     };
+    let meta = provider_meta(&manifest, &plan, config_schema);
+    if let Some(dir) = &args.part_out {
+        return super::parts::write(ctx, args, &manifest, &plan, meta, &outcomes, &ctx.path(dir));
+    }
     let output = args
         .output
         .as_ref()
@@ -81,14 +88,7 @@ pub fn run(args: &BuildArgs, ctx: &Context) -> Result<()> {
         })?;
     }
     let request = PackRequest {
-        meta: ProviderMeta {
-            name: manifest.provider.name.clone(),
-            vendor: manifest.provider.vendor.clone(),
-            version: Some(plan.version.clone()),
-            revision: Some(manifest.provider.revision.unwrap_or(0)),
-            capid: manifest.provider.capid.clone(),
-            config_schema,
-        },
+        meta,
         binaries: built,
         world: manifest.provider.world.clone(),
         compression: plan.compression,
@@ -116,16 +116,19 @@ pub fn run(args: &BuildArgs, ctx: &Context) -> Result<()> {
     Ok(())
 }
 
-fn read_schema(path: &std::path::Path) -> Result<serde_json::Value> {
-    let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
-        action: "cannot read the config schema",
-        path: path.to_owned(),
-        source,
-    })?;
-    serde_json::from_str(&text).map_err(|e| {
-        Error::input(
-            format!("the config schema `{}` is not JSON: {e}", path.display()),
-            Some("`[provider] schema` must name a JSON Schema file".to_owned()),
-        )
-    })
+/// The claims' metadata of this build; parts carry it, so split and one-machine builds sign
+/// the same claims.
+fn provider_meta(
+    manifest: &crate::manifest::Manifest,
+    plan: &crate::plan::Plan,
+    config_schema: Option<serde_json::Value>,
+) -> ProviderMeta {
+    ProviderMeta {
+        name: manifest.provider.name.clone(),
+        vendor: manifest.provider.vendor.clone(),
+        version: Some(plan.version.clone()),
+        revision: Some(manifest.provider.revision.unwrap_or(0)),
+        capid: manifest.provider.capid.clone(),
+        config_schema,
+    }
 }

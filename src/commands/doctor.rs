@@ -37,15 +37,29 @@ pub fn run(args: &DoctorArgs, ctx: &Context) -> Result<()> {
     keys.disable_keygen |= !args.fix;
     let key_result =
         crate::keystore::resolve(&keys, &ctx.env, &plan.package.artifact.name).map(drop);
+    // Outside CI a missing key is not a problem: the first build generates it.
+    let generated_later = match &key_result {
+        Err(crate::keystore::KeyError::Missing { path, .. })
+            if !ctx.env.is_ci() && !args.keys.disable_keygen =>
+        {
+            Some(path.clone())
+        }
+        _ => None,
+    };
     checks.push(Check {
         target: "signing".to_owned(),
         item: "keys".to_owned(),
-        ok: key_result.is_ok(),
-        detail: match &key_result {
-            Ok(()) => {
-                "issuer and subject keys are available (or will be generated here)".to_owned()
-            }
-            Err(e) => e.to_string(),
+        ok: key_result.is_ok() || generated_later.is_some(),
+        detail: match (&key_result, &generated_later) {
+            (Ok(()), _) => "issuer and subject keys are available".to_owned(),
+            (Err(_), Some(path)) => format!(
+                "`{}` does not exist yet: the first build (or `parbuild doctor --fix`) generates it",
+                path.display()
+            ),
+            (Err(e), None) => match e.hint() {
+                Some(hint) => format!("{e} — fix: {hint}"),
+                None => e.to_string(),
+            },
         },
     });
     if args.json {
@@ -73,7 +87,9 @@ pub fn run(args: &DoctorArgs, ctx: &Context) -> Result<()> {
         }
         .into());
     }
-    key_result?;
+    if generated_later.is_none() {
+        key_result?;
+    }
     ctx.reporter.status("everything this plan needs is here");
     Ok(())
 }

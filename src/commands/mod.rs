@@ -1,12 +1,15 @@
 //! One module per subcommand: each turns its clap arguments into domain values and drives
 //! the pipeline. [`dispatch`] picks the module.
 
+pub mod assemble;
 pub mod build;
+pub mod ci;
 pub mod doctor;
 pub mod init;
 pub mod inspect;
 pub mod keys;
 pub mod pack;
+pub mod parts;
 pub mod plan;
 pub mod verify;
 
@@ -71,5 +74,7 @@ pub fn dispatch(cli: Cli, env: Env, reporter: &Reporter) -> Result<()> {
         Some(Command::Keys(cmd)) => keys::run(&cmd, &ctx),
         Some(Command::Doctor(args)) => doctor::run(&args, &ctx),
         Some(Command::Init(args)) => init::run(&args, &ctx),
+        Some(Command::Assemble(args)) => assemble::run(&args, &ctx),
+        Some(Command::Ci(cmd)) => ci::run(&cmd, &ctx),
     }
 }

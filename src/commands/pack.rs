@@ -255,13 +255,13 @@ pub fn run(args: &PackArgs, ctx: &Context) -> Result<()> {
         (None, Some(from)) => ctx.path(from),
         (None, None) => ctx.env.cwd().join(format!(
             "{}.{}",
-            file_stem_for(&meta.name),
+            crate::manifest::validate::slug(&meta.name),
             compression.extension()
         )),
     };
     let subject_stem = first_stem
         .flatten()
-        .unwrap_or_else(|| file_stem_for(&meta.name));
+        .unwrap_or_else(|| crate::manifest::validate::slug(&meta.name));
     let req = PackRequest {
         meta,
         binaries: binaries.into_iter().collect(),
@@ -280,34 +280,19 @@ pub fn run(args: &PackArgs, ctx: &Context) -> Result<()> {
     Ok(())
 }
 
-fn read_schema(path: &Path) -> Result<serde_json::Value> {
+/// Reads a config schema (`--schema`, `[provider] schema`): a JSON document.
+pub fn read_schema(path: &Path) -> Result<serde_json::Value> {
     let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
-        action: "cannot read the schema",
+        action: "cannot read the config schema",
         path: path.to_owned(),
         source,
     })?;
-    serde_json::from_str(&text)
-        .map_err(|e| Error::input(format!("`{}` is not JSON: {e}", path.display()), None))
-}
-
-/// A file name from a provider name: `Fake Payments` → `fake-payments`.
-fn file_stem_for(name: &str) -> String {
-    let stem: String = name
-        .trim()
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '_' || c == '-' {
-                c.to_ascii_lowercase()
-            } else {
-                '-'
-            }
-        })
-        .collect();
-    if stem.trim_matches('-').is_empty() {
-        "provider".to_owned()
-    } else {
-        stem
-    }
+    serde_json::from_str(&text).map_err(|e| {
+        Error::input(
+            format!("the config schema `{}` is not JSON: {e}", path.display()),
+            Some("the schema must be a JSON Schema document".to_owned()),
+        )
+    })
 }
 
 struct Base {
@@ -367,16 +352,4 @@ fn open_base(
         world,
         inspection.subject,
     ))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn default_file_names() {
-        assert_eq!(file_stem_for("Fake Payments"), "fake-payments");
-        assert_eq!(file_stem_for("  "), "provider");
-        assert_eq!(file_stem_for("a/b"), "a-b");
-    }
 }

@@ -97,6 +97,37 @@ impl Project {
     }
 }
 
+impl Project {
+    /// `cargo parbuild …` for real: cargo finds `cargo-parbuild` on `PATH`.
+    pub fn cargo_parbuild<I, S>(&self, args: I) -> Run
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<OsString>,
+    {
+        let bin_dir = Path::new(env!("CARGO_BIN_EXE_cargo-parbuild"))
+            .parent()
+            .unwrap()
+            .to_owned();
+        let path = std::env::join_paths(std::iter::once(bin_dir).chain(std::env::split_paths(
+            &std::env::var_os("PATH").unwrap_or_default(),
+        )))
+        .unwrap();
+        let mut run = self.parbuild(args).env("PATH", path);
+        let mut cmd = Command::new("cargo");
+        cmd.arg("parbuild");
+        cmd.args(run.cmd.get_args());
+        cmd.current_dir(self.root());
+        for (k, v) in run.cmd.get_envs() {
+            match v {
+                Some(v) => cmd.env(k, v),
+                None => cmd.env_remove(k),
+            };
+        }
+        run.ran = true;
+        Run { cmd, ran: false }
+    }
+}
+
 /// A command about to run; nothing happens until a terminal call.
 #[must_use = "a Run does nothing until .success(), .failure() or .code() is called"]
 pub struct Run {
@@ -210,6 +241,25 @@ pub fn real_tools_dir() -> PathBuf {
         return PathBuf::from(xdg).join("parbuild");
     }
     PathBuf::from(std::env::var_os("HOME").unwrap_or_default()).join(".local/share/parbuild")
+}
+
+/// Compares `actual` with `tests/snapshots/<name>`; `SNAPSHOTS=overwrite` rewrites it.
+pub fn check_snapshot(name: &str, actual: &str) {
+    let path = repo_root().join("tests/snapshots").join(name);
+    if std::env::var_os("SNAPSHOTS").is_some_and(|v| v == "overwrite") {
+        std::fs::write(&path, actual).unwrap();
+        return;
+    }
+    let expected = std::fs::read_to_string(&path).unwrap_or_else(|_| {
+        panic!(
+            "no snapshot {}: run with SNAPSHOTS=overwrite",
+            path.display()
+        )
+    });
+    assert_eq!(
+        actual, expected,
+        "snapshot {name} differs (SNAPSHOTS=overwrite to accept)"
+    );
 }
 
 /// The repository root.

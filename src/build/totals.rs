@@ -1,0 +1,99 @@
+//! How many crates a target's build compiles, so the progress lanes can show
+//! "n/total crates": the packages reachable from the provider through normal and build
+//! dependencies on that platform (`cargo metadata --filter-platform`). An estimate for
+//! display only; nothing else depends on it.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+use cargo_metadata::{DependencyKind, Metadata, PackageId};
+
+use crate::backend::CargoFlags;
+use crate::process::Cmd;
+
+/// The number of crates `package` pulls in for `triple`, or `None` if cargo cannot say.
+pub fn crate_count(
+    manifest_path: &Path,
+    package: &str,
+    triple: &str,
+    flags: CargoFlags,
+) -> Option<u64> {
+    let dir = manifest_path.parent()?;
+    let mut cmd = Cmd::new("cargo", dir)
+        .args([
+            "metadata",
+            "--format-version",
+            "1",
+            "--filter-platform",
+            triple,
+            "--manifest-path",
+        ])
+        .arg(manifest_path);
+    for (on, flag) in [
+        (flags.offline, "--offline"),
+        (flags.locked, "--locked"),
+        (flags.frozen, "--frozen"),
+    ] {
+        if on {
+            cmd = cmd.arg(flag);
+        }
+    }
+    let out = cmd.output_checked().ok()?;
+    let metadata: Metadata = serde_json::from_slice(&out.stdout).ok()?;
+    count(&metadata, package)
+}
+
+fn count(metadata: &Metadata, package: &str) -> Option<u64> {
+    let root = metadata
+        .workspace_packages()
+        .into_iter()
+        .find(|p| p.name.as_str() == package)?
+        .id
+        .clone();
+    let resolve = metadata.resolve.as_ref()?;
+    let deps: BTreeMap<&PackageId, Vec<&PackageId>> = resolve
+        .nodes
+        .iter()
+        .map(|n| {
+            let kept = n
+                .deps
+                .iter()
+                .filter(|d| {
+                    d.dep_kinds
+                        .iter()
+                        .any(|k| matches!(k.kind, DependencyKind::Normal | DependencyKind::Build))
+                })
+                .map(|d| &d.pkg)
+                .collect();
+            (&n.id, kept)
+        })
+        .collect();
+    let mut seen: BTreeSet<&PackageId> = BTreeSet::new();
+    let mut stack = vec![&root];
+    while let Some(id) = stack.pop() {
+        if seen.insert(id) {
+            stack.extend(deps.get(id).into_iter().flatten().copied());
+        }
+    }
+    u64::try_from(seen.len()).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_this_workspaces_hello_provider() {
+        let manifest =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/hello-provider/Cargo.toml");
+        let n = crate_count(
+            &manifest,
+            "hello-provider",
+            "aarch64-unknown-linux-gnu",
+            CargoFlags::default(),
+        )
+        .expect("cargo metadata answers");
+        // hello-provider, serde_json and its few dependencies.
+        assert!((3..20).contains(&n), "{n}");
+    }
+}
