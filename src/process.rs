@@ -3,7 +3,7 @@
 //! A [`Cmd`] is a described command (program, arguments, environment changes, working
 //! directory) that prints as the shell line a user could paste. It runs either to
 //! completion with both pipes captured ([`Cmd::output_checked`]) or as a streamed child
-//! ([`Cmd::spawn`]) in its own process group, optionally holding a jobserver, with stdout
+//! ([`Cmd::stream`]) in its own process group, optionally holding a jobserver, with stdout
 //! and stderr read line by line on their own threads. Every child is registered so that
 //! Ctrl-C reaches its whole process group ([`interrupt`]), and every child is waited for.
 

@@ -5,10 +5,8 @@
 
 mod support;
 
-use support::check_snapshot;
-
 use serde_norway::Value;
-use support::Project;
+use support::{Project, check_snapshot};
 
 /// The split workflow's commands; `tests/parts.rs` runs these very lines.
 const BUILD_PART: &str = "parbuild build --target ${{ matrix.target }} --part-out parts/";
@@ -43,8 +41,6 @@ fn generate(p: &Project, args: &[&str]) -> String {
         "PARBUILD_VERSION: \"[VERSION]\"",
     )
 }
-
-#[allow(clippy::disallowed_methods)] // tests read `SNAPSHOTS` directly
 
 fn runs(job: &Value) -> Vec<String> {
     job["steps"]

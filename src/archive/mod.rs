@@ -10,7 +10,7 @@
 //!
 //! Layers: [`tar`] (blocks), [`compress`] (gzip/none/zstd, cap, trailing data),
 //! [`claims`] + [`jwt`] (the signed token), [`binary`] (format and CPU of each binary),
-//! [`scan`] (one bounded pass over an archive), [`write`] and [`verify`].
+//! [`scan`] (one bounded pass over an archive), [`write`](mod@write) and [`verify`].
 
 pub mod binary;
 pub mod claims;

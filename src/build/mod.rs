@@ -21,7 +21,7 @@ pub enum BuildError {
         list: Vec<crate::tools::Missing>,
     },
     /// Targets failed (or were cancelled).
-    #[error("{failed} of {total} targets failed; no archive was written")]
+    #[error("{failed} of {total} targets failed; nothing was written")]
     TargetsFailed {
         /// How many failed.
         failed: usize,

@@ -1,7 +1,7 @@
 //! Turns the raw [`super::schema`] into a [`super::Manifest`]: labels and triples checked
 //! against [`crate::target`], backends and compression parsed, key references checked
 //! (never a literal seed), paths resolved against the manifest's directory, and defaults
-//! applied once, at the end ([`finish`]).
+//! applied once, at the end (`finish`).
 //!
 //! Every error points at the text that caused it ([`super::diagnostic`]).
 

@@ -29,8 +29,8 @@ pub extern "C" fn fakepay_complete(auth_code: u64, amount_cents: u64) -> u64 {
 
 /// The contract id this provider implements, NUL-terminated.
 #[no_mangle]
-pub extern "C" fn fakepay_contract_id() -> *const u8 {
-    b"examples:payments\0".as_ptr()
+pub extern "C" fn fakepay_contract_id() -> *const std::ffi::c_char {
+    c"examples:payments".as_ptr()
 }
 
 #[cfg(test)]
