@@ -163,16 +163,7 @@ fn serialize_opt_cmd<S: serde::Serializer>(cmd: &Option<Cmd>, s: S) -> Result<S:
 
 fn serialize_cmd<S: serde::Serializer>(cmd: &Cmd, s: S) -> Result<S::Ok, S::Error> {
     use serde::ser::SerializeStruct as _;
-    let env: BTreeMap<String, Option<String>> = cmd
-        .get_env()
-        .iter()
-        .map(|(k, v)| {
-            (
-                k.to_string_lossy().into_owned(),
-                v.as_ref().map(|v| v.to_string_lossy().into_owned()),
-            )
-        })
-        .collect();
+    let env = cmd.env_lossy();
     let mut st = s.serialize_struct("Command", 4)?;
     st.serialize_field("argv", &cmd.argv_lossy())?;
     st.serialize_field("env", &env)?;

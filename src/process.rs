@@ -143,6 +143,19 @@ impl Cmd {
         &self.env
     }
 
+    /// The environment changes as text (lossy; `None`: removed), for JSON and tests.
+    pub fn env_lossy(&self) -> BTreeMap<String, Option<String>> {
+        self.env
+            .iter()
+            .map(|(k, v)| {
+                (
+                    k.to_string_lossy().into_owned(),
+                    v.as_ref().map(|v| v.to_string_lossy().into_owned()),
+                )
+            })
+            .collect()
+    }
+
     /// The working directory.
     pub fn cwd(&self) -> &Path {
         &self.cwd

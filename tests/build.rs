@@ -284,18 +284,7 @@ fn ctrl_c_stops_every_compiler_and_writes_nothing() {
         assert!(Instant::now() < deadline, "no compiler started");
         std::thread::sleep(Duration::from_millis(20));
     }
-    nix::sys::signal::kill(
-        nix::unistd::Pid::from_raw(i32::try_from(child.id()).unwrap()),
-        nix::sys::signal::Signal::SIGINT,
-    )
-    .unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(130),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    support::interrupt(child);
     assert_eq!(
         leftover_processes(&marker),
         Vec::<String>::new(),

@@ -407,18 +407,7 @@ fn ctrl_c_stops_the_container_and_writes_nothing() {
         std::thread::sleep(Duration::from_millis(20));
     }
     assert_eq!(leftover_containers(pid).len(), 1, "the container runs");
-    nix::sys::signal::kill(
-        nix::unistd::Pid::from_raw(i32::try_from(pid).unwrap()),
-        nix::sys::signal::Signal::SIGINT,
-    )
-    .unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(130),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    support::interrupt(child);
     assert_eq!(
         leftover_containers(pid),
         Vec::<String>::new(),

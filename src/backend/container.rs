@@ -95,28 +95,12 @@ mod tests {
     use std::collections::BTreeMap;
 
     use super::*;
-    use crate::backend::{CargoFlags, ContainerRun, TargetRequest};
+    use crate::backend::{CargoFlags, ContainerRun};
     use crate::env::Env;
-    use crate::metadata::{Artifact, ArtifactKind};
     use crate::tools::Engine;
 
     fn invocation(kind: EngineKind, cargo_home: &Path) -> Invocation {
         Invocation {
-            cwd: "/ws/hello".into(),
-            manifest_path: "/ws/hello/Cargo.toml".into(),
-            package: "hello-provider".to_owned(),
-            artifact: Artifact {
-                kind: ArtifactKind::Bin,
-                name: "hello-provider".to_owned(),
-            },
-            targets: vec![TargetRequest {
-                triple: "aarch64-unknown-linux-gnu".to_owned(),
-                glibc: None,
-            }],
-            profile: "release".to_owned(),
-            features: Vec::new(),
-            no_default_features: false,
-            target_dir: "/ws/target/parbuild/container".into(),
             env: BTreeMap::from([(
                 "CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_RUSTFLAGS".to_owned(),
                 "-C x".to_owned(),
@@ -125,7 +109,6 @@ mod tests {
                 locked: true,
                 ..CargoFlags::default()
             },
-            keep_going: true,
             jobs: Some(2),
             container: Some(ContainerRun {
                 engine: Engine {
@@ -140,6 +123,7 @@ mod tests {
                 user_opts: None,
                 user_ids: (1000, 100),
             }),
+            ..crate::backend::sample_invocation("container")
         }
     }
 

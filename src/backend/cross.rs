@@ -170,34 +170,16 @@ mod tests {
     use std::collections::BTreeMap;
 
     use super::*;
-    use crate::backend::{CargoFlags, ContainerRun, TargetRequest, host_path};
+    use crate::backend::{ContainerRun, host_path};
     use crate::env::Env;
-    use crate::metadata::{Artifact, ArtifactKind};
     use crate::tools::Engine;
 
     fn invocation(env: &[(&str, &str)]) -> Invocation {
         Invocation {
-            cwd: "/ws/hello".into(),
-            manifest_path: "/ws/hello/Cargo.toml".into(),
-            package: "hello-provider".to_owned(),
-            artifact: Artifact {
-                kind: ArtifactKind::Bin,
-                name: "hello-provider".to_owned(),
-            },
-            targets: vec![TargetRequest {
-                triple: "aarch64-unknown-linux-gnu".to_owned(),
-                glibc: None,
-            }],
-            profile: "release".to_owned(),
-            features: Vec::new(),
-            no_default_features: false,
-            target_dir: "/ws/target/parbuild/cross".into(),
             env: env
                 .iter()
                 .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
                 .collect::<BTreeMap<_, _>>(),
-            flags: CargoFlags::default(),
-            keep_going: true,
             jobs: Some(1),
             container: Some(ContainerRun {
                 engine: Engine {
@@ -212,6 +194,7 @@ mod tests {
                 user_opts: None,
                 user_ids: (0, 0),
             }),
+            ..crate::backend::sample_invocation("cross")
         }
     }
 
@@ -246,16 +229,7 @@ mod tests {
             ]
         );
         assert_eq!(cmd.cwd(), std::path::Path::new("/ws/hello"));
-        let env: BTreeMap<String, Option<String>> = cmd
-            .get_env()
-            .iter()
-            .map(|(k, v)| {
-                (
-                    k.to_string_lossy().into_owned(),
-                    v.as_ref().map(|v| v.to_string_lossy().into_owned()),
-                )
-            })
-            .collect();
+        let env = cmd.env_lossy();
         assert_eq!(
             env["CROSS_CONTAINER_ENGINE"].as_deref(),
             Some("/usr/bin/podman")

@@ -94,6 +94,34 @@ pub struct ContainerRun {
     pub user_ids: (u32, u32),
 }
 
+/// An invocation of `hello-provider` for aarch64-linux under `/ws`, for backend unit tests
+/// to adjust with struct update syntax.
+#[cfg(test)]
+pub(crate) fn sample_invocation(backend: &str) -> Invocation {
+    Invocation {
+        cwd: "/ws/hello".into(),
+        manifest_path: "/ws/hello/Cargo.toml".into(),
+        package: "hello-provider".to_owned(),
+        artifact: Artifact {
+            kind: ArtifactKind::Bin,
+            name: "hello-provider".to_owned(),
+        },
+        targets: vec![TargetRequest {
+            triple: "aarch64-unknown-linux-gnu".to_owned(),
+            glibc: None,
+        }],
+        profile: "release".to_owned(),
+        features: Vec::new(),
+        no_default_features: false,
+        target_dir: format!("/ws/target/parbuild/{backend}").into(),
+        env: BTreeMap::new(),
+        flags: CargoFlags::default(),
+        keep_going: true,
+        jobs: None,
+        container: None,
+    }
+}
+
 /// The command for `inv` on backend `kind`.
 pub fn command(kind: BackendKind, inv: &Invocation, tools: &Toolbox) -> Cmd {
     match kind {

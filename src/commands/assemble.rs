@@ -92,13 +92,7 @@ pub fn run(args: &AssembleArgs, ctx: &Context) -> Result<()> {
         .output
         .as_ref()
         .map_or_else(|| ctx.path(&PathBuf::from(&first.output)), |o| ctx.path(o));
-    if let Some(dir) = output.parent() {
-        std::fs::create_dir_all(dir).map_err(|source| Error::Io {
-            action: "cannot create the output directory",
-            path: dir.to_owned(),
-            source,
-        })?;
-    }
+    super::create_output_dir(&output)?;
     let request = PackRequest {
         meta: first.provider.clone(),
         binaries,

@@ -7,7 +7,7 @@ use crate::archive::ProviderMeta;
 use crate::build::runner::{self, Status};
 use crate::build::{BuildError, ui};
 use crate::cli::BuildArgs;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::tools::Toolbox;
 
 use super::Context;
@@ -79,14 +79,7 @@ pub fn run(args: &BuildArgs, ctx: &Context) -> Result<()> {
         .output
         .as_ref()
         .map_or_else(|| plan.output.clone(), |o| ctx.path(o));
-    // Like `wash build`, the build makes its output directory (`build/` by default).
-    if let Some(dir) = output.parent() {
-        std::fs::create_dir_all(dir).map_err(|source| Error::Io {
-            action: "cannot create the output directory",
-            path: dir.to_owned(),
-            source,
-        })?;
-    }
+    super::create_output_dir(&output)?;
     let request = PackRequest {
         meta,
         binaries: built,

@@ -44,6 +44,19 @@ impl Context<'_> {
     }
 }
 
+/// Makes the directory an archive will be written to (`build` and `assemble` do, as
+/// `wash build` does; `pack` instead refuses a directory that does not exist).
+pub fn create_output_dir(output: &std::path::Path) -> Result<()> {
+    match output.parent() {
+        Some(dir) => std::fs::create_dir_all(dir).map_err(|source| Error::Io {
+            action: "cannot create the output directory",
+            path: dir.to_owned(),
+            source,
+        }),
+        None => Ok(()),
+    }
+}
+
 /// Runs the command `cli` names.
 pub fn dispatch(cli: Cli, env: Env, reporter: &Reporter) -> Result<()> {
     let env = match &cli.global.directory {

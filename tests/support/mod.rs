@@ -262,6 +262,20 @@ pub fn check_snapshot(name: &str, actual: &str) {
     );
 }
 
+/// Sends Ctrl-C (SIGINT) to a running parbuild and waits for it: it must exit 130.
+pub fn interrupt(child: std::process::Child) -> std::process::Output {
+    let pid = nix::unistd::Pid::from_raw(i32::try_from(child.id()).unwrap());
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGINT).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(130),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
 /// The repository root.
 pub fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
