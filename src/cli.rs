@@ -17,9 +17,15 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
     name = "parbuild",
     version,
     args_conflicts_with_subcommands = true,
-    after_help = "Exit codes: 0 ok, 1 failed, 2 bad input, 3 missing tool, 130 interrupted.\n\
-                  Start with `parbuild init`, check the machine with `parbuild doctor`, \
-                  preview with `parbuild plan`."
+    after_help = "Examples:\n  \
+        parbuild init                       write a commented par.toml for this cargo package\n  \
+        parbuild doctor --fix               install what the targets need (rustup targets, zig)\n  \
+        parbuild plan                       what would be built, by which backend and why\n  \
+        parbuild                            build every target in parallel, sign, pack, verify\n  \
+        parbuild build --target aarch64-linux -j 4\n  \
+        parbuild verify build/x.par.gz --issuer ADIEV...\n  \
+        parbuild pack --name N --vendor V --target x86_64-linux=target/release/my-provider\n\n\
+        Exit codes: 0 ok, 1 failed, 2 bad input, 3 missing tool, 130 interrupted."
 )]
 pub struct Cli {
     #[command(flatten)]
