@@ -106,3 +106,36 @@ fn cargo_parbuild_runs_as_a_cargo_subcommand() {
         .success();
     assert_eq!(out.json()["package"]["name"], "doc-provider");
 }
+
+#[test]
+fn without_zig_auto_plans_zig_for_macos_and_doctor_fix_installs_it() {
+    if !requires_tool("python3") {
+        return;
+    }
+    let p = provider();
+    p.parbuild(["init"]).success();
+    let tools = p.path("tools");
+    let plan = |p: &Project| {
+        p.parbuild(["plan", "--json", "--target", "x86_64-macos"])
+            .env("PARBUILD_TOOLS_DIR", &tools)
+            .success()
+            .json()
+    };
+    // Not cross, even where cross and an engine exist: no image builds macOS.
+    let before = plan(&p);
+    assert_eq!(before["targets"][0]["backend"], "zig", "{before:#}");
+    assert!(
+        before["missing"][0]["what"]
+            .as_str()
+            .unwrap()
+            .contains("cargo-zigbuild"),
+        "{before:#}"
+    );
+
+    p.parbuild(["doctor", "--fix", "--target", "x86_64-macos"])
+        .env("PARBUILD_TOOLS_DIR", &tools)
+        .success();
+    assert!(tools.join("venv/bin/cargo-zigbuild").is_file());
+    let after = plan(&p);
+    assert_eq!(after["missing"].as_array().unwrap().len(), 0, "{after:#}");
+}

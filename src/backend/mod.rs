@@ -358,17 +358,19 @@ pub fn choose_auto(triple: &str, cx: &TargetContext, tools: &Toolbox) -> (Backen
             "zig is not installed; a cross linker for this target was found".to_owned(),
         );
     }
+    // zig can build it once installed (`doctor --fix` does that without guessing), which
+    // beats a container whose image may not exist (cross has none for macOS, for one).
+    if zig_ok {
+        return (
+            BackendKind::Zig,
+            format!("{} (not installed yet: see missing)", zig::WHY),
+        );
+    }
     if tools.which("cross").is_some() && tools.engine_status().is_ok() {
         return (
             BackendKind::Cross,
             "neither zig nor a cross linker can build it here; cross can, in a container"
                 .to_owned(),
-        );
-    }
-    if zig_ok {
-        return (
-            BackendKind::Zig,
-            format!("{} (not installed yet: see missing)", zig::WHY),
         );
     }
     (
