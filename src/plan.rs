@@ -192,13 +192,13 @@ pub fn make(
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, std::num::NonZero::get));
     let base_dir = package.target_dir.join("parbuild");
     let mut warnings = Vec::new();
-    if env.non_empty("RUSTFLAGS").is_some() || env.non_empty("CARGO_ENCODED_RUSTFLAGS").is_some() {
-        if selected.iter().any(|t| !t.rustflags.is_empty()) {
-            warnings.push(
-                "RUSTFLAGS is set in your environment: cargo then ignores per-target rustflags from par.toml"
-                    .to_owned(),
-            );
-        }
+    if (env.non_empty("RUSTFLAGS").is_some() || env.non_empty("CARGO_ENCODED_RUSTFLAGS").is_some())
+        && selected.iter().any(|t| !t.rustflags.is_empty())
+    {
+        warnings.push(
+            "RUSTFLAGS is set in your environment: cargo then ignores per-target rustflags from par.toml"
+                .to_owned(),
+        );
     }
 
     // Per target: backend, reason, environment.

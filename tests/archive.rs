@@ -2,7 +2,6 @@
 //! wasmCloud crates (provider-archive 0.16.2 and 0.6.0, wascap 0.16.2), reproducible
 //! output, and every bad input refused with nothing written.
 
-#[allow(clippy::print_stderr)] // the harness explains skipped tests on stderr
 mod support;
 
 use support::*;

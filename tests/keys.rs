@@ -1,7 +1,6 @@
 //! `parbuild keys` and key handling in `pack`: generate/show, file modes, no trailing
 //! newline, refusal under CI, wrong types and malformed seeds, seeds never printed.
 
-#[allow(clippy::print_stderr)] // the harness explains skipped tests on stderr
 mod support;
 
 use support::*;

@@ -41,6 +41,7 @@ fn plan_json(p: &Project, run: support::Run) -> String {
     text
 }
 
+#[allow(clippy::disallowed_methods)] // a test switch, not parbuild's environment
 fn check_snapshot(name: &str, actual: &str) {
     let path = support::repo_root().join("tests/snapshots").join(name);
     if std::env::var_os("SNAPSHOTS").is_some_and(|v| v == "overwrite") {

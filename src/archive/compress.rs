@@ -117,7 +117,8 @@ pub struct Decoder<R: BufRead> {
 }
 
 enum DecoderInner<R: BufRead> {
-    Gzip(flate2::bufread::GzDecoder<R>),
+    // Boxed: zlib-rs's inflate state is large.
+    Gzip(Box<flate2::bufread::GzDecoder<R>>),
     None(R),
     Zstd(zstd::stream::read::Decoder<'static, R>),
 }
@@ -127,7 +128,9 @@ impl<R: BufRead> Decoder<R> {
     pub fn new(mut input: R, cap: u64) -> io::Result<(Self, Compression)> {
         let compression = Compression::detect(input.fill_buf()?);
         let inner = match compression {
-            Compression::Gzip => DecoderInner::Gzip(flate2::bufread::GzDecoder::new(input)),
+            Compression::Gzip => {
+                DecoderInner::Gzip(Box::new(flate2::bufread::GzDecoder::new(input)))
+            }
             Compression::None => DecoderInner::None(input),
             Compression::Zstd => {
                 DecoderInner::Zstd(zstd::stream::read::Decoder::with_buffer(input)?.single_frame())

@@ -14,7 +14,7 @@
 //! package, so in an invocation building four targets it never says when the other three
 //! units of `x` start. Without `/proc` (not Linux) the report says so and is empty.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -210,8 +210,8 @@ fn sample(stop: &AtomicBool) -> Timeline {
         ..Timeline::default()
     };
     // (pid, start) → index into units, or None for other processes; CPU ticks seen.
-    let mut known: HashMap<(u32, u64), (Option<usize>, u64)> = HashMap::new();
-    let mut dirs: HashMap<u32, Option<PathBuf>> = HashMap::new();
+    let mut known: BTreeMap<(u32, u64), (Option<usize>, u64)> = BTreeMap::new();
+    let mut dirs: BTreeMap<u32, Option<PathBuf>> = BTreeMap::new();
     let mut last = t0;
     loop {
         let finished = stop.load(Ordering::SeqCst);
@@ -230,7 +230,7 @@ fn sample(stop: &AtomicBool) -> Timeline {
                     .collect()
             })
             .unwrap_or_default();
-        let parent: HashMap<u32, u32> = stats.iter().map(|s| (s.pid, s.ppid)).collect();
+        let parent: BTreeMap<u32, u32> = stats.iter().map(|s| (s.pid, s.ppid)).collect();
         // The ancestor just below us (the invocation's cargo), if `pid` descends from us.
         let top = |mut pid: u32| -> Option<u32> {
             for _ in 0..64 {

@@ -4,7 +4,6 @@
 //! fields) accepted. Nothing here may make parbuild panic.
 
 mod forge;
-#[allow(clippy::print_stderr)] // the harness explains skipped tests on stderr
 #[path = "../support/mod.rs"]
 mod support;
 
