@@ -382,6 +382,51 @@ fn cpu_summary(timeline: &Timeline, jobs: usize) -> (f64, f64, f64) {
     (avg, idle, used)
 }
 
+/// One column of the CPU strip.
+struct Bin {
+    start: f64,
+    end: f64,
+    /// CPUs busy on average.
+    busy: f64,
+    /// Units running on average.
+    units: f64,
+}
+
+/// The samples and units averaged over columns of `width` seconds (samples are 50 ms
+/// apart and CPU times count in 10 ms ticks: too coarse to draw one by one).
+fn bins(timeline: &Timeline, width: f64) -> Vec<Bin> {
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)] // a few hundred
+    let n = (timeline.seconds / width).ceil().max(1.0) as usize;
+    #[allow(clippy::cast_precision_loss)] // a few hundred
+    let mut bins: Vec<Bin> = (0..n)
+        .map(|i| Bin {
+            start: i as f64 * width,
+            end: ((i + 1) as f64 * width).min(timeline.seconds),
+            busy: 0.0,
+            units: 0.0,
+        })
+        .collect();
+    let overlap = |b: &Bin, from: f64, to: f64| (to.min(b.end) - from.max(b.start)).max(0.0);
+    let mut prev = 0.0;
+    for &(t, busy) in &timeline.cpu {
+        for b in &mut bins {
+            b.busy += busy * overlap(b, prev, t);
+        }
+        prev = t;
+    }
+    for u in &timeline.units {
+        for b in &mut bins {
+            b.units += overlap(b, u.start, u.end);
+        }
+    }
+    for b in &mut bins {
+        let len = (b.end - b.start).max(1e-9);
+        b.busy /= len;
+        b.units /= len;
+    }
+    bins
+}
+
 /// The self-contained HTML page.
 pub fn render(plan: &Plan, timeline: &Timeline) -> String {
     const LEFT: f64 = 190.0;
@@ -413,7 +458,7 @@ pub fn render(plan: &Plan, timeline: &Timeline) -> String {
         let row_of = rows(&lane.units);
         let n_rows = row_of.iter().max().map_or(1, |m| m + 1);
         #[allow(clippy::cast_precision_loss)] // a handful of rows
-        let height = n_rows as f64 * ROW + 8.0;
+        let height = (n_rows as f64 * ROW + 8.0).max(32.0);
         let _ = write!(
             body,
             r##"<rect x="0" y="{y:.1}" width="{w:.1}" height="{height:.1}" fill="#fafafa" stroke="#ddd"/><text x="6" y="{ty:.1}" font-size="12" font-weight="bold">{title}</text><text x="6" y="{ty2:.1}" font-size="10" fill="#666">{n} units</text>"##,
@@ -461,28 +506,41 @@ pub fn render(plan: &Plan, timeline: &Timeline) -> String {
     let scale = |busy: f64| top + STRIP - (busy.min(jobs * 1.5) / (jobs * 1.5)) * STRIP;
     let _ = write!(
         body,
-        r##"<text x="6" y="{:.1}" font-size="12" font-weight="bold">CPUs busy</text><text x="6" y="{:.1}" font-size="10" fill="#666">budget {} (dashed)</text><rect x="{LEFT}" y="{top:.1}" width="{WIDTH}" height="{STRIP}" fill="#fdecea"/>"##,
+        r##"<text x="6" y="{:.1}" font-size="12" font-weight="bold">CPUs busy</text><text x="6" y="{:.1}" font-size="10" fill="#666">budget {} (dashed); line: units running</text><rect x="{LEFT}" y="{top:.1}" width="{WIDTH}" height="{STRIP}" fill="#fdecea"/>"##,
         top + 14.0,
         top + 26.0,
         plan.jobs
     );
+    let bins = bins(timeline, (secs / 250.0).max(0.5));
     let mut points = format!("{LEFT:.1},{:.1}", top + STRIP);
-    let mut prev = 0.0;
-    for &(t, busy) in &timeline.cpu {
+    let mut running = String::new();
+    for b in &bins {
         let _ = write!(
             points,
             " {:.1},{:.1} {:.1},{:.1}",
-            x(prev),
-            scale(busy),
-            x(t),
-            scale(busy)
+            x(b.start),
+            scale(b.busy),
+            x(b.end),
+            scale(b.busy)
         );
-        prev = t;
+        let _ = write!(
+            running,
+            " {:.1},{:.1} {:.1},{:.1}",
+            x(b.start),
+            scale(b.units),
+            x(b.end),
+            scale(b.units)
+        );
     }
-    let _ = write!(points, " {:.1},{:.1}", x(prev), top + STRIP);
+    let _ = write!(
+        points,
+        " {:.1},{:.1}",
+        x(bins.last().map_or(0.0, |b| b.end)),
+        top + STRIP
+    );
     let _ = write!(
         body,
-        r##"<polygon points="{points}" fill="#58b368"/><line x1="{LEFT}" x2="{0:.1}" y1="{1:.1}" y2="{1:.1}" stroke="#333" stroke-dasharray="4 3"/>"##,
+        r##"<polygon points="{points}" fill="#58b368"/><polyline points="{running}" fill="none" stroke="#1a237e" stroke-width="1.2"/><line x1="{LEFT}" x2="{0:.1}" y1="{1:.1}" y2="{1:.1}" stroke="#333" stroke-dasharray="4 3"/>"##,
         LEFT + WIDTH,
         scale(jobs)
     );
