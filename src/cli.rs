@@ -179,6 +179,11 @@ pub struct BuildArgs {
     /// Print the result as JSON on stdout.
     #[arg(long)]
     pub json: bool,
+
+    /// Write a timeline of the build (each crate per target, CPU use) to
+    /// `<target-dir>/parbuild/timings.html`.
+    #[arg(long)]
+    pub timings: bool,
 }
 
 /// `parbuild plan`.

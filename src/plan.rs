@@ -266,8 +266,11 @@ pub fn make(
                 _ => None,
             },
             missing,
+            cx,
         });
     }
+
+    join_host_to_zig(&mut drafts, &host, manifest, overrides, env, tools);
 
     // Group targets that can share one cargo invocation.
     let groups = group(&drafts);
@@ -414,6 +417,61 @@ struct Draft<'a> {
     glibc: Option<String>,
     image: Option<String>,
     missing: Vec<Missing>,
+    /// What the backend functions were told about this target.
+    cx: TargetContext,
+}
+
+/// With `auto`, the host target goes to cargo, unless zig already builds other targets
+/// it could share an invocation with: then it joins them, so host build scripts and
+/// proc-macros compile once in one target directory under one cargo (measured fastest,
+/// BENCHMARKS.md), and the host binary gets the same glibc floor as the others. A linker
+/// the user configured for the host, or `backend = "cargo"`, keeps it on cargo.
+fn join_host_to_zig(
+    drafts: &mut [Draft<'_>],
+    host: &str,
+    manifest: &Manifest,
+    overrides: &Overrides,
+    env: &Env,
+    tools: &Toolbox,
+) {
+    if tools.zigbuild().is_none() || !tools.zig_available() || !backend::zig::supports(host) {
+        return;
+    }
+    let Some(i) = drafts.iter().position(|d| {
+        d.spec.triple == host
+            && d.backend == BackendKind::Cargo
+            && overrides
+                .backend
+                .or(d.spec.backend)
+                .unwrap_or(manifest.build.backend)
+                == BackendKind::Auto
+    }) else {
+        return;
+    };
+    let cx = drafts[i].cx.clone();
+    if cx.user_linker.is_some() {
+        return;
+    }
+    let env_settings: Vec<EnvSetting> = backend::target_env(BackendKind::Zig, host, &cx, tools)
+        .into_iter()
+        .chain(rustflags_env(drafts[i].spec, env))
+        .collect();
+    let joins = drafts.iter().enumerate().any(|(j, o)| {
+        j != i
+            && o.backend == BackendKind::Zig
+            && o.spec.features == drafts[i].spec.features
+            && o.spec.env == drafts[i].spec.env
+            && !conflicts(&o.env, &env_settings)
+    });
+    if !joins {
+        return;
+    }
+    let d = &mut drafts[i];
+    d.backend = BackendKind::Zig;
+    d.reason = "the host target, built in the zig invocation of the other targets: host build scripts and proc-macros compile once, and the binary gets the same glibc floor (`backend = \"cargo\"` links it with the host's own toolchain)".to_owned();
+    d.env = env_settings;
+    d.glibc = Some(cx.glibc.clone());
+    d.missing = backend::missing(BackendKind::Zig, host, &cx, tools);
 }
 
 /// Targets share an invocation when their backend, features and own `env` match and

@@ -483,3 +483,57 @@ fn a_real_host_binary_passes_the_cpu_check() {
     p.parbuild(args).success();
     p.parbuild(["verify", "n.par"]).success();
 }
+
+/// Binaries of several MiB are deflated in 1 MiB pieces on several threads and joined into
+/// one gzip member: both wasmCloud loaders read it, flate2 sees exactly one member, and
+/// the bytes are the same on every run.
+#[test]
+fn multi_piece_gzip_is_one_member_that_both_loaders_read() {
+    use std::io::Read as _;
+    let p = Project::new();
+    let mut big = elf_binary(EM_X86_64, true);
+    let real = std::fs::read(std::env::current_exe().unwrap()).unwrap();
+    while big.len() < 5 << 20 {
+        big.extend_from_slice(&real[..real.len().min((5 << 20) - big.len())]);
+    }
+    p.file("big", &big);
+    let mut args: Vec<String> = [
+        "pack",
+        "--name",
+        "Big",
+        "--vendor",
+        "acme",
+        "--capid",
+        "wasmcloud:example",
+        "--target",
+        "x86_64-linux=big",
+    ]
+    .map(String::from)
+    .to_vec();
+    args.extend(p.test_keys());
+    for out in ["a.par.gz", "b.par.gz"] {
+        p.parbuild(args.iter().chain(&["-o".to_owned(), out.to_owned()]))
+            .env("SOURCE_DATE_EPOCH", "1700000000")
+            .success();
+    }
+    let bytes = std::fs::read(p.path("a.par.gz")).unwrap();
+    assert!(
+        bytes == std::fs::read(p.path("b.par.gz")).unwrap(),
+        "reproducible"
+    );
+    let mut d = flate2::read::GzDecoder::new(&bytes[..]);
+    let mut tar = Vec::new();
+    d.read_to_end(&mut tar).unwrap();
+    let mut rest = Vec::new();
+    d.into_inner().read_to_end(&mut rest).unwrap();
+    assert!(rest.is_empty(), "one gzip member");
+    let new = rt()
+        .block_on(provider_archive::ProviderArchive::try_load(&bytes))
+        .unwrap();
+    assert!(new.target_bytes("x86_64-linux").unwrap() == big);
+    let old = rt()
+        .block_on(provider_archive_legacy::ProviderArchive::try_load(&bytes))
+        .unwrap();
+    assert!(old.target_bytes("x86_64-linux").unwrap() == big);
+    p.parbuild(["verify", "a.par.gz"]).success();
+}

@@ -65,6 +65,7 @@ fn compiling_rustcs(marker: &str) -> usize {
 }
 
 #[test]
+#[allow(clippy::disallowed_methods)] // runs the built binaries themselves
 fn hello_provider_builds_four_targets_that_run_within_a_two_job_budget() {
     if !cross_tools() {
         return;

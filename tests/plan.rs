@@ -42,7 +42,7 @@ fn plan_json(p: &Project, run: support::Run) -> String {
 }
 
 #[test]
-fn four_targets_host_cargo_and_zig_grouped() {
+fn four_targets_host_joins_the_zig_invocation() {
     if !requires_tool("cargo-zigbuild") {
         return;
     }
@@ -56,10 +56,37 @@ fn four_targets_host_cargo_and_zig_grouped() {
         .iter()
         .map(|t| t["backend"].as_str().unwrap())
         .collect();
-    assert_eq!(backends, ["cargo", "zig", "zig", "zig"]);
+    // The host target joins zig's invocation: host build scripts and proc-macros compile once.
+    assert_eq!(backends, ["zig", "zig", "zig", "zig"]);
+    assert_eq!(plan["invocations"].as_array().unwrap().len(), 1);
+    assert_eq!(plan["targets"][0]["glibc"], "2.17");
     // arm-linux is the label hosts look up; macOS gets rustc's minimum, not zig's newest.
     assert_eq!(plan["targets"][2]["label"], "arm-linux");
     assert_eq!(plan["targets"][3]["env"][0]["value"], "10.12");
+}
+
+#[test]
+fn host_target_stays_on_cargo_when_asked_or_alone() {
+    if !requires_tool("cargo-zigbuild") {
+        return;
+    }
+    let p = project("");
+    let alone = p
+        .parbuild(["plan", "--json", "--target", "x86_64-linux"])
+        .success()
+        .json();
+    assert_eq!(alone["targets"][0]["backend"], "cargo");
+    let p = project("");
+    let text = std::fs::read_to_string(p.root().join("par.toml"))
+        .unwrap()
+        .replace(
+            "x86_64-linux = {}",
+            "x86_64-linux = { backend = \"cargo\" }",
+        );
+    p.file("par.toml", text);
+    let plan = p.parbuild(["plan", "--json"]).success().json();
+    assert_eq!(plan["targets"][0]["backend"], "cargo");
+    assert_eq!(plan["invocations"].as_array().unwrap().len(), 2);
 }
 
 #[test]

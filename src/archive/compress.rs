@@ -1,5 +1,5 @@
-//! Compression around the tar: gzip exactly as wash writes it (single member, level 9,
-//! mtime 0, OS 255), none, or zstd (parbuild only); and the reading side, which detects
+//! Compression around the tar: gzip with wash's header (single member, level 9, mtime 0,
+//! OS 255), deflated on every core by [`super::gzip`], none, or zstd (parbuild only); and the reading side, which detects
 //! the codec from the magic bytes like wasmCloud does, caps the decompressed size and
 //! afterwards checks that nothing follows the one compressed stream.
 
@@ -46,8 +46,8 @@ impl Compression {
 
 /// A writer that compresses into `W`; call [`Encoder::finish`] to complete the stream.
 pub enum Encoder<W: Write> {
-    /// gzip.
-    Gzip(flate2::write::GzEncoder<W>),
+    /// gzip, deflated in parallel into one member.
+    Gzip(super::gzip::ParallelGzip<W>),
     /// Plain.
     None(W),
     /// zstd.
@@ -59,12 +59,11 @@ impl<W: Write> Encoder<W> {
     pub fn new(out: W, compression: Compression) -> io::Result<Self> {
         Ok(match compression {
             // Header `1F 8B 08 00 00000000 02 FF`: no name, mtime 0, best level, OS unknown.
-            Compression::Gzip => Self::Gzip(
-                flate2::GzBuilder::new()
-                    .mtime(0)
-                    .operating_system(255)
-                    .write(out, flate2::Compression::best()),
-            ),
+            Compression::Gzip => Self::Gzip(super::gzip::ParallelGzip::new(
+                out,
+                super::gzip::LEVEL,
+                super::gzip::ParallelGzip::<W>::default_threads(),
+            )?),
             Compression::None => Self::None(out),
             Compression::Zstd => {
                 let mut enc = zstd::stream::write::Encoder::new(out, ZSTD_LEVEL)?;
@@ -118,7 +117,8 @@ pub struct Decoder<R: BufRead> {
 }
 
 enum DecoderInner<R: BufRead> {
-    Gzip(flate2::bufread::GzDecoder<R>),
+    // Boxed: zlib-rs's inflate state is large.
+    Gzip(Box<flate2::bufread::GzDecoder<R>>),
     None(R),
     Zstd(zstd::stream::read::Decoder<'static, R>),
 }
@@ -128,7 +128,9 @@ impl<R: BufRead> Decoder<R> {
     pub fn new(mut input: R, cap: u64) -> io::Result<(Self, Compression)> {
         let compression = Compression::detect(input.fill_buf()?);
         let inner = match compression {
-            Compression::Gzip => DecoderInner::Gzip(flate2::bufread::GzDecoder::new(input)),
+            Compression::Gzip => {
+                DecoderInner::Gzip(Box::new(flate2::bufread::GzDecoder::new(input)))
+            }
             Compression::None => DecoderInner::None(input),
             Compression::Zstd => {
                 DecoderInner::Zstd(zstd::stream::read::Decoder::with_buffer(input)?.single_frame())

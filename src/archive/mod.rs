@@ -8,7 +8,8 @@
 //! - [`read_file`]: the [`Inspection`] model (metadata, keys, targets, signature status).
 //! - [`verify_file`]: every strict check, by name ([`VerifyReport`]).
 //!
-//! Layers: [`tar`] (blocks), [`compress`] (gzip/none/zstd, cap, trailing data),
+//! Layers: [`tar`] (blocks), [`compress`] (gzip/none/zstd, cap, trailing data) with
+//! [`gzip`] (parallel deflate into one member),
 //! [`claims`] + [`jwt`] (the signed token), [`binary`] (format and CPU of each binary),
 //! [`scan`] (one bounded pass over an archive), [`write`](mod@write) and [`verify`].
 
@@ -16,6 +17,7 @@ pub mod binary;
 pub mod claims;
 pub mod compress;
 mod error;
+pub mod gzip;
 pub mod jwt;
 pub mod label;
 pub mod scan;

@@ -136,6 +136,39 @@ fn hash_input(
 
 /// Checks the spec, hashes every input and signs the claims.
 fn prepare(spec: &WriteSpec<'_>) -> Result<(Vec<Input>, Claims, String), ArchiveError> {
+    let inputs = hash_inputs(spec)?;
+    let claims = claims_for(spec, &inputs);
+    let token = jwt::encode(&claims, spec.issuer).map_err(|e| ArchiveError::Sign {
+        detail: e.to_string(),
+    })?;
+    Ok((inputs, claims, token))
+}
+
+/// The claims `spec` signs for these inputs.
+fn claims_for(spec: &WriteSpec<'_>, inputs: &[Input]) -> Claims {
+    let hashes: BTreeMap<String, String> = inputs
+        .iter()
+        .map(|i| (i.label.clone(), i.sha256.clone()))
+        .collect();
+    let mut claims = Claims {
+        exp: None,
+        jti: String::new(),
+        iat: spec.iat,
+        iss: spec.issuer.public_key(),
+        sub: spec.subject.to_owned(),
+        nbf: None,
+        wascap: Some(Wascap::new(spec.meta, hashes)),
+        wascap_revision: Some(WASCAP_REVISION),
+    };
+    claims.jti = match &spec.jti {
+        Jti::FromContent => claims.content_jti(),
+        Jti::Given(j) => j.clone(),
+    };
+    claims
+}
+
+/// Checks the spec and hashes every input (pass 1), sorted by label, the WIT package first.
+fn hash_inputs(spec: &WriteSpec<'_>) -> Result<Vec<Input>, ArchiveError> {
     if spec.binaries.is_empty() {
         return Err(ArchiveError::NoTargets);
     }
@@ -179,28 +212,7 @@ fn prepare(spec: &WriteSpec<'_>) -> Result<(Vec<Input>, Claims, String), Archive
             &format!("the binary for `{label}`"),
         )?);
     }
-    let hashes: BTreeMap<String, String> = inputs
-        .iter()
-        .map(|i| (i.label.clone(), i.sha256.clone()))
-        .collect();
-    let mut claims = Claims {
-        exp: None,
-        jti: String::new(),
-        iat: spec.iat,
-        iss: spec.issuer.public_key(),
-        sub: spec.subject.to_owned(),
-        nbf: None,
-        wascap: Some(Wascap::new(spec.meta, hashes)),
-        wascap_revision: Some(WASCAP_REVISION),
-    };
-    claims.jti = match &spec.jti {
-        Jti::FromContent => claims.content_jti(),
-        Jti::Given(j) => j.clone(),
-    };
-    let token = jwt::encode(&claims, spec.issuer).map_err(|e| ArchiveError::Sign {
-        detail: e.to_string(),
-    })?;
-    Ok((inputs, claims, token))
+    Ok(inputs)
 }
 
 /// Pass 2: the tar stream into `out`, each input re-hashed while it is copied.
@@ -386,6 +398,51 @@ pub fn write_file(
     }
     temp.persist(dest).map_err(|e| write_err(e.error))?;
     Ok((written(inputs, claims, token, size), report))
+}
+
+/// The archive at `dest` when it already is what [`write_file`] would write for `spec`,
+/// apart from when it was signed: it passes every check of `verify`, has `spec`'s codec,
+/// and its claims name the same issuer, subject, metadata and target hashes (and, when
+/// the `jti` comes from the content, the same `iat` and `jti`, so a rewrite would give
+/// the very same bytes). A build then leaves it untouched, bytes and mtime.
+/// `Ok(None)` when it is absent, unreadable or different.
+pub fn current(
+    dest: &Path,
+    spec: &WriteSpec<'_>,
+    verify: &VerifyOptions,
+) -> Result<Option<(Written, VerifyReport)>, ArchiveError> {
+    let Ok(meta) = std::fs::metadata(dest) else {
+        return Ok(None);
+    };
+    if !meta.is_file() {
+        return Ok(None);
+    }
+    let inputs = hash_inputs(spec)?;
+    let Ok(scan) = super::scan::scan_file(
+        dest,
+        &super::ReadOptions {
+            max_unpacked: verify.max_unpacked,
+        },
+    ) else {
+        return Ok(None);
+    };
+    let report = super::verify::verify_scan(&scan, verify);
+    let Some(Ok(token)) = scan.token.clone() else {
+        return Ok(None);
+    };
+    let Ok(found) = jwt::decode(&token).claims else {
+        return Ok(None);
+    };
+    let mut wanted = claims_for(spec, &inputs);
+    if spec.jti != Jti::FromContent {
+        // A random `jti` and the clock's `iat` differ on every run by design.
+        wanted.iat = found.iat;
+        wanted.jti.clone_from(&found.jti);
+    }
+    if !report.ok() || scan.compression != spec.compression || found != wanted {
+        return Ok(None);
+    }
+    Ok(Some((written(inputs, found, token, meta.len()), report)))
 }
 
 #[cfg(test)]

@@ -280,3 +280,86 @@ fn write_file_is_atomic_and_verified() {
         "{names:?}"
     );
 }
+
+#[test]
+fn current_archive_is_recognised_and_changes_are_not() {
+    let dir = tempfile::tempdir().unwrap();
+    let exe = dir.path().join("provider");
+    std::fs::write(
+        &exe,
+        crate::archive::binary::tests::elf(object::elf::EM_X86_64, true),
+    )
+    .unwrap();
+    let binaries = [(Label::parse("x86_64-linux").unwrap(), exe.clone())];
+    let (meta, _) = vector_inputs(dir.path());
+    let issuer = nkeys::KeyPair::from_seed(ACCOUNT_SEED).unwrap();
+    let spec = WriteSpec {
+        meta: &meta,
+        binaries: &binaries,
+        world: None,
+        compression: Compression::Gzip,
+        issuer: &issuer,
+        subject: SERVICE_PUB,
+        iat: 10,
+        jti: Jti::FromContent,
+    };
+    let opts = VerifyOptions {
+        max_unpacked: 1 << 30,
+        issuer: None,
+        subject: None,
+        now: 20,
+    };
+    let dest = dir.path().join("p.par.gz");
+    assert!(current(&dest, &spec, &opts).unwrap().is_none(), "absent");
+    let (w, _) = write_file(&dest, &spec, &opts).unwrap();
+    let (found, report) = current(&dest, &spec, &opts).unwrap().expect("current");
+    assert!(report.ok());
+    assert_eq!((found.size, &found.token), (w.size, &w.token));
+    // Reproducible: another epoch is another archive.
+    assert!(
+        current(
+            &dest,
+            &WriteSpec {
+                iat: 11,
+                ..spec.clone()
+            },
+            &opts
+        )
+        .unwrap()
+        .is_none()
+    );
+    // From the clock: a later build of the same inputs keeps the archive.
+    let later = WriteSpec {
+        iat: 15,
+        jti: Jti::Given("AnotherRandomJti000000".into()),
+        ..spec.clone()
+    };
+    assert!(current(&dest, &later, &opts).unwrap().is_some());
+    let other_service = nkeys::KeyPair::new_service().public_key();
+    let other_meta = ProviderMeta {
+        revision: Some(8),
+        ..meta.clone()
+    };
+    let changed = [
+        WriteSpec {
+            meta: &other_meta,
+            ..later.clone()
+        },
+        WriteSpec {
+            compression: Compression::Zstd,
+            ..later.clone()
+        },
+        WriteSpec {
+            subject: &other_service,
+            ..later.clone()
+        },
+    ];
+    for spec in &changed {
+        assert!(current(&dest, spec, &opts).unwrap().is_none(), "{spec:?}");
+    }
+    // A rebuilt binary with other bytes.
+    let mut bytes = std::fs::read(&exe).unwrap();
+    bytes.push(0);
+    std::fs::write(&exe, bytes).unwrap();
+    assert!(current(&dest, &later, &opts).unwrap().is_none());
+}

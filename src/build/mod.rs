@@ -1,7 +1,9 @@
 //! The build pipeline: run the plan's invocations in parallel under one jobserver
-//! ([`runner`]), show them ([`ui`]), then hand the built binaries to signing and packing.
+//! ([`runner`]), show them ([`ui`]), record a timeline on request ([`timings`]), then hand
+//! the built binaries to signing and packing.
 
 pub mod runner;
+pub mod timings;
 pub mod totals;
 pub mod ui;
 

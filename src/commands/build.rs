@@ -5,13 +5,13 @@
 
 use crate::archive::ProviderMeta;
 use crate::build::runner::{self, Status};
-use crate::build::{BuildError, ui};
+use crate::build::{BuildError, timings, ui};
 use crate::cli::BuildArgs;
 use crate::error::Result;
 use crate::tools::Toolbox;
 
 use super::Context;
-use super::pack::{PackRequest, pack_and_verify};
+use super::pack::{PackRequest, pack_unless_current};
 
 /// Runs `parbuild build`.
 pub fn run(args: &BuildArgs, ctx: &Context) -> Result<()> {
@@ -44,8 +44,16 @@ pub fn run(args: &BuildArgs, ctx: &Context) -> Result<()> {
         plan.jobs
     ));
     let lanes = ui::Ui::new(&plan, ctx.reporter);
-    let outcomes = runner::run(&plan, &lanes, args.fail_fast)?;
+    let recorder = args.timings.then(timings::Recorder::start);
+    let outcomes = runner::run(&plan, &lanes, args.fail_fast);
     drop(lanes);
+    if let Some(recorder) = recorder {
+        match timings::write(&plan, &recorder.finish()) {
+            Ok(path) => ctx.reporter.status(format!("timings: {}", path.display())),
+            Err(e) => ctx.reporter.warn(format!("cannot write the timings: {e}")),
+        }
+    }
+    let outcomes = outcomes?;
     ctx.reporter.block(ui::summary(&outcomes));
 
     let failed = outcomes
@@ -89,7 +97,8 @@ pub fn run(args: &BuildArgs, ctx: &Context) -> Result<()> {
         subject_stem: plan.package.artifact.name.clone(),
         output,
     };
-    let summary = pack_and_verify(ctx, &request)?;
+    // A build that changed nothing leaves the archive as it is (bytes and mtime).
+    let summary = pack_unless_current(ctx, &request)?;
     if args.json {
         ctx.reporter.json(&serde_json::json!({
             "archive": summary,

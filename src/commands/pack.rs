@@ -61,11 +61,24 @@ pub struct PackSummary {
     pub iat: u64,
     /// Keys generated on the way (already announced).
     pub generated_keys: Vec<GeneratedKey>,
+    /// The archive already held exactly this content and was left untouched.
+    pub unchanged: bool,
 }
 
 /// Signs and writes `req.output` atomically, verifying it (every check, CPU included)
 /// before it replaces anything. Prints only warnings and notes.
 pub fn pack_and_verify(ctx: &Context, req: &PackRequest) -> Result<PackSummary> {
+    pack(ctx, req, false)
+}
+
+/// [`pack_and_verify`], except that an archive at `req.output` that already verifies
+/// and holds exactly these binaries, metadata and keys is left untouched (bytes and
+/// mtime): what a build that rebuilt nothing does.
+pub fn pack_unless_current(ctx: &Context, req: &PackRequest) -> Result<PackSummary> {
+    pack(ctx, req, true)
+}
+
+fn pack(ctx: &Context, req: &PackRequest, keep_current: bool) -> Result<PackSummary> {
     for (label, _) in &req.binaries {
         if let Some(w) = label.lookup_warning() {
             ctx.reporter.warn(w);
@@ -97,7 +110,16 @@ pub fn pack_and_verify(ctx: &Context, req: &PackRequest) -> Result<PackSummary> 
         subject: req.keys.subject_public.clone(),
         now: iat.max(now()),
     };
-    let (written, _report) = archive::write_file(&req.output, &spec, &verify)?;
+    let current = if keep_current {
+        archive::write::current(&req.output, &spec, &verify)?
+    } else {
+        None
+    };
+    let unchanged = current.is_some();
+    let (written, _report) = match current {
+        Some(found) => found,
+        None => archive::write_file(&req.output, &spec, &verify)?,
+    };
     Ok(PackSummary {
         path: req.output.clone(),
         size: written.size,
@@ -106,9 +128,10 @@ pub fn pack_and_verify(ctx: &Context, req: &PackRequest) -> Result<PackSummary> 
         compression: req.compression,
         targets: written.targets,
         world: written.world,
+        iat: written.claims.iat,
         jti: written.claims.jti,
-        iat,
         generated_keys: keys.generated,
+        unchanged,
     })
 }
 
@@ -137,7 +160,12 @@ pub fn resolve_keys(
 /// The one-line result of a pack: path, targets, size, keys, and that it was verified.
 pub fn describe(summary: &PackSummary, partial: bool) -> String {
     format!(
-        "wrote {} ({}{} target{}, {}, {}, issuer {}, subject {}) — verified",
+        "{} {} ({}{} target{}, {}, {}, issuer {}, subject {}) — verified{}",
+        if summary.unchanged {
+            "up to date:"
+        } else {
+            "wrote"
+        },
         summary.path.display(),
         if partial { "PARTIAL: " } else { "" },
         summary.targets.len(),
@@ -145,7 +173,12 @@ pub fn describe(summary: &PackSummary, partial: bool) -> String {
         crate::build::ui::human_size(summary.size),
         summary.compression.as_str(),
         summary.issuer,
-        summary.subject
+        summary.subject,
+        if summary.unchanged {
+            ", not rewritten"
+        } else {
+            ""
+        }
     )
 }
 
