@@ -4,7 +4,7 @@
 //! The input is cut into fixed [`CHUNK`]-sized pieces. Each piece is deflated on its own
 //! thread by libdeflate (about three times less CPU than zlib for the same size: level 6
 //! compresses binaries as well as zlib's or miniz's level 9). libdeflate always ends its
-//! output with a final block, so for every piece but the last, [`blocks::final_block`]
+//! output with a final block, so for every piece but the last, `blocks::final_block`
 //! walks the piece's deflate blocks to find that block's header and the stream's end,
 //! clears its BFINAL bit and appends an empty stored block (a sync flush), which
 //! byte-aligns the piece so the next one can follow. The pieces are written in order
