@@ -230,10 +230,13 @@ pub fn make(
         );
     }
 
-    // Per target: backend, reason, environment.
+    // Per target: backend, reason, environment. Every target of the manifest is drafted, not
+    // only the selected ones, so that a target's backend never depends on `--target`: a
+    // split build (`--target T --part-out`) builds T exactly as a build of everything does.
+    let is_selected = |spec: &TargetSpec| selected.iter().any(|s| s.label == spec.label);
     let cross_toml_text = cross_toml(&package.workspace_root, env);
     let mut drafts = Vec::new();
-    for spec in selected {
+    for spec in &manifest.targets {
         let cx = target_context(manifest, spec, &host, env, cross_toml_text.as_deref());
         let requested = overrides
             .backend
@@ -243,7 +246,7 @@ pub fn make(
             BackendKind::Auto => backend::choose_auto(&spec.triple, &cx, tools),
             _ => (requested, "chosen in par.toml or with --backend".to_owned()),
         };
-        if backend == BackendKind::Container && cx.image.is_none() {
+        if backend == BackendKind::Container && cx.image.is_none() && is_selected(spec) {
             return Err(PlanError::NoImage {
                 label: spec.label.to_string(),
             });
@@ -251,7 +254,7 @@ pub fn make(
         let mut env_settings = backend::target_env(backend, &spec.triple, &cx, tools);
         env_settings.extend(rustflags_env(spec, env));
         let missing = backend::missing(backend, &spec.triple, &cx, tools);
-        if let Some(w) = spec.label.lookup_warning() {
+        if let Some(w) = spec.label.lookup_warning().filter(|_| is_selected(spec)) {
             warnings.push(w);
         }
         drafts.push(Draft {
@@ -271,6 +274,14 @@ pub fn make(
     }
 
     join_host_to_zig(&mut drafts, &host, manifest, overrides, env, tools);
+    // Keep the selected targets, in the order they were asked for.
+    let drafts: Vec<Draft<'_>> = selected
+        .iter()
+        .filter_map(|s| {
+            let i = drafts.iter().position(|d| d.spec.label == s.label)?;
+            Some(drafts.swap_remove(i))
+        })
+        .collect();
 
     // Group targets that can share one cargo invocation.
     let groups = group(&drafts);
@@ -421,8 +432,9 @@ struct Draft<'a> {
     cx: TargetContext,
 }
 
-/// With `auto`, the host target goes to cargo, unless zig already builds other targets
-/// it could share an invocation with: then it joins them, so host build scripts and
+/// With `auto`, the host target goes to cargo, unless zig builds other targets of the
+/// manifest it could share an invocation with (whether or not `--target` selected them, so
+/// the choice never depends on the selection): then it joins them, so host build scripts and
 /// proc-macros compile once in one target directory under one cargo (measured fastest,
 /// BENCHMARKS.md), and the host binary gets the same glibc floor as the others. A linker
 /// the user configured for the host, or `backend = "cargo"`, keeps it on cargo.

@@ -311,7 +311,7 @@ fn mixed_build_cargo_cross_and_zig_make_one_archive_within_the_budget() {
     let dir = hello(
         &p,
         &format!(
-            "x86_64-linux = {{}}\naarch64-linux = {{ backend = \"cross\", image = \"{CROSS_IMAGE}\" }}\nx86_64-macos = {{ backend = \"zig\" }}\n"
+            "x86_64-linux = {{ backend = \"cargo\" }}\naarch64-linux = {{ backend = \"cross\", image = \"{CROSS_IMAGE}\" }}\nx86_64-macos = {{ backend = \"zig\" }}\n"
         ),
     );
     let plan = parbuild(&p, &dir, &["plan", "--json", "--jobs", "2"])

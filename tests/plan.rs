@@ -66,17 +66,38 @@ fn four_targets_host_joins_the_zig_invocation() {
 }
 
 #[test]
-fn host_target_stays_on_cargo_when_asked_or_alone() {
+fn host_target_stays_on_cargo_when_asked_or_alone_and_never_depends_on_the_selection() {
     if !requires_tool("cargo-zigbuild") {
         return;
     }
+    // Narrowing with --target changes nothing about how a target is built: a split build
+    // (`--target T --part-out`) must produce the binary a full build does.
     let p = project("");
-    let alone = p
+    let narrowed = p
         .parbuild(["plan", "--json", "--target", "x86_64-linux"])
         .success()
         .json();
-    assert_eq!(alone["targets"][0]["backend"], "cargo");
-    let p = project("");
+    assert_eq!(narrowed["targets"][0]["backend"], "zig");
+    assert_eq!(narrowed["targets"][0]["glibc"], "2.17");
+
+    // A manifest whose only target is the host: the host's own cargo.
+    let alone = Project::new();
+    alone.file(
+        "Cargo.toml",
+        std::fs::read_to_string(p.path("Cargo.toml")).unwrap(),
+    );
+    alone.file(
+        "src/lib.rs",
+        "#[no_mangle]\npub extern \"C\" fn snap() -> u32 { 7 }\n",
+    );
+    alone.file(
+        "par.toml",
+        "[provider]\nname = \"Snap\"\nvendor = \"tests\"\n\n[targets]\nx86_64-linux = {}\n",
+    );
+    let plan = alone.parbuild(["plan", "--json"]).success().json();
+    assert_eq!(plan["targets"][0]["backend"], "cargo");
+
+    // `backend = "cargo"` keeps the host on its toolchain beside zig targets.
     let text = std::fs::read_to_string(p.root().join("par.toml"))
         .unwrap()
         .replace(
@@ -250,10 +271,13 @@ fn cargo_target_dir_and_custom_profiles_are_honoured() {
         .success()
         .json();
     let t = &plan["targets"][0];
+    let backend = t["backend"].as_str().unwrap();
     assert_eq!(
         t["expected_output"].as_str().unwrap(),
         elsewhere
-            .join("parbuild/cargo/x86_64-unknown-linux-gnu/dist/libsnap_provider.so")
+            .join(format!(
+                "parbuild/{backend}/x86_64-unknown-linux-gnu/dist/libsnap_provider.so"
+            ))
             .to_str()
             .unwrap()
     );
