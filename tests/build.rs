@@ -33,35 +33,9 @@ const FOUR: [(&str, Architecture, BinaryFormat); 4] = [
     ("x86_64-macos", Architecture::X86_64, BinaryFormat::MachO),
 ];
 
-/// Every rustc compiling for this project right now. Not counted: cargo's `rustc -vV`
-/// and `--crate-name ___` probes (not compiler jobs), and a rustc whose parent is a rustc
-/// (the instant between `fork` and `exec` when rustc starts its linker, which shows the
-/// same name and command line as its parent).
+/// Compiler jobs of the project in `marker` (see `support::compiler_jobs`).
 fn compiling_rustcs(marker: &str) -> usize {
-    let Ok(procs) = std::fs::read_dir("/proc") else {
-        return 0;
-    };
-    let is_rustc = |pid: &str| {
-        std::fs::read_to_string(format!("/proc/{pid}/comm")).is_ok_and(|c| c.trim() == "rustc")
-    };
-    let parent = |pid: &str| {
-        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-        // `pid (comm) state ppid …`: comm may hold spaces, so split after the last ')'.
-        stat.rsplit_once(')')?
-            .1
-            .split_whitespace()
-            .nth(1)
-            .map(str::to_owned)
-    };
-    procs
-        .flatten()
-        .map(|p| p.file_name().to_string_lossy().into_owned())
-        .filter(|pid| pid.bytes().all(|b| b.is_ascii_digit()) && is_rustc(pid))
-        .filter(|pid| !parent(pid).is_some_and(|pp| is_rustc(&pp)))
-        .filter_map(|pid| std::fs::read(format!("/proc/{pid}/cmdline")).ok())
-        .map(|c| String::from_utf8_lossy(&c).replace('\0', " "))
-        .filter(|c| c.contains(marker) && !c.contains("___") && !c.contains(" -vV"))
-        .count()
+    support::compiler_jobs(|cmdline, _| cmdline.contains(marker)).len()
 }
 
 #[test]
@@ -287,7 +261,7 @@ fn ctrl_c_stops_every_compiler_and_writes_nothing() {
     }
     support::interrupt(child);
     assert_eq!(
-        leftover_processes(&marker),
+        support::processes_mentioning(&marker),
         Vec::<String>::new(),
         "no stray compiler"
     );
@@ -299,23 +273,4 @@ fn ctrl_c_stops_every_compiler_and_writes_nothing() {
                 .next()
                 .is_none()
     );
-}
-
-/// Any process whose command line mentions `marker`.
-fn leftover_processes(marker: &str) -> Vec<String> {
-    let Ok(procs) = std::fs::read_dir("/proc") else {
-        return Vec::new();
-    };
-    procs
-        .flatten()
-        .filter(|p| {
-            p.file_name()
-                .to_string_lossy()
-                .bytes()
-                .all(|b| b.is_ascii_digit())
-        })
-        .filter_map(|p| std::fs::read(p.path().join("cmdline")).ok())
-        .map(|c| String::from_utf8_lossy(&c).replace('\0', " "))
-        .filter(|c| c.contains(marker))
-        .collect()
 }

@@ -258,48 +258,8 @@ fn container_backend_builds_aarch64_inside_the_rust_image() {
 
 /// Compilers of this build: on the host they name the project directory; inside a cross
 /// container they see `/project`, but carry the marker variable cross passes through.
-/// Each one found is looked at again after the scan, so a compiler that exited while
-/// /proc was being read is not counted next to the one that replaced it.
 fn our_rustcs(dir: &str, marker: &str) -> Vec<String> {
-    let compiling = |pid: &Path| -> Option<String> {
-        if std::fs::read_to_string(pid.join("comm")).ok()?.trim() != "rustc" {
-            return None;
-        }
-        let cmdline =
-            String::from_utf8_lossy(&std::fs::read(pid.join("cmdline")).ok()?).replace('\0', " ");
-        if cmdline.contains("___") || cmdline.contains(" -vV") || !cmdline.contains("--crate-name")
-        {
-            return None;
-        }
-        let environ = std::fs::read(pid.join("environ")).unwrap_or_default();
-        (cmdline.contains(dir) || String::from_utf8_lossy(&environ).contains(marker))
-            .then_some(cmdline)
-    };
-    let Ok(procs) = std::fs::read_dir("/proc") else {
-        return Vec::new();
-    };
-    let found: Vec<PathBuf> = procs
-        .flatten()
-        .filter(|p| {
-            p.file_name()
-                .to_string_lossy()
-                .bytes()
-                .all(|b| b.is_ascii_digit())
-        })
-        .map(|p| p.path())
-        .filter(|p| compiling(p).is_some())
-        .collect();
-    // A rustc that forks its linker shows up twice until the child has exec'd: count the parent.
-    let parent = |pid: &Path| -> Option<PathBuf> {
-        let stat = std::fs::read_to_string(pid.join("stat")).ok()?;
-        let ppid = stat.rsplit_once(')')?.1.split_whitespace().nth(1)?;
-        Some(Path::new("/proc").join(ppid))
-    };
-    found
-        .iter()
-        .filter(|p| parent(p).is_none_or(|pp| !found.contains(&pp)))
-        .filter_map(|p| compiling(p))
-        .collect()
+    support::compiler_jobs(|cmdline, environ| cmdline.contains(dir) || environ.contains(marker))
 }
 
 #[test]

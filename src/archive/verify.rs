@@ -48,6 +48,15 @@ impl VerifyReport {
         self.checks.iter().all(|c| c.ok)
     }
 
+    /// The names of the checks that failed.
+    pub fn failed_names(&self) -> Vec<&'static str> {
+        self.checks
+            .iter()
+            .filter(|c| !c.ok)
+            .map(|c| c.name)
+            .collect()
+    }
+
     /// The failed checks as `name: detail; …`.
     pub fn failures(&self) -> String {
         let failed: Vec<String> = self

@@ -39,12 +39,7 @@ pub fn run(args: &VerifyArgs, ctx: &Context) -> Result<()> {
                 .out(format!("{mark}  {:<width$}  {}", c.name, c.detail));
         }
     }
-    let failed: Vec<&str> = report
-        .checks
-        .iter()
-        .filter(|c| !c.ok)
-        .map(|c| c.name)
-        .collect();
+    let failed = report.failed_names();
     if failed.is_empty() {
         ctx.reporter.status(format!(
             "`{}` is sound: {} checks passed",

@@ -262,6 +262,69 @@ pub fn check_snapshot(name: &str, actual: &str) {
     );
 }
 
+/// The command lines of the compiler jobs running now for which `ours(cmdline, environ)`
+/// holds. Not counted: cargo's `rustc -vV` and `--crate-name ___` probes (not compiler
+/// jobs), and a rustc whose parent is a counted rustc (the instant between `fork` and `exec`
+/// when rustc starts its linker, which shows its parent's name and command line). Each one
+/// found is read again after the scan, so a compiler that exited meanwhile is not counted.
+pub fn compiler_jobs(ours: impl Fn(&str, &str) -> bool) -> Vec<String> {
+    let compiling = |pid: &Path| -> Option<String> {
+        if std::fs::read_to_string(pid.join("comm")).ok()?.trim() != "rustc" {
+            return None;
+        }
+        let cmdline =
+            String::from_utf8_lossy(&std::fs::read(pid.join("cmdline")).ok()?).replace('\0', " ");
+        if cmdline.contains("___") || cmdline.contains(" -vV") || !cmdline.contains("--crate-name")
+        {
+            return None;
+        }
+        let environ = std::fs::read(pid.join("environ")).unwrap_or_default();
+        ours(&cmdline, &String::from_utf8_lossy(&environ)).then_some(cmdline)
+    };
+    let found: Vec<PathBuf> = process_dirs()
+        .into_iter()
+        .filter(|p| compiling(p).is_some())
+        .collect();
+    let parent = |pid: &Path| -> Option<PathBuf> {
+        let stat = std::fs::read_to_string(pid.join("stat")).ok()?;
+        // `pid (comm) state ppid …`: comm may hold spaces, so split after the last ')'.
+        let ppid = stat.rsplit_once(')')?.1.split_whitespace().nth(1)?;
+        Some(Path::new("/proc").join(ppid))
+    };
+    found
+        .iter()
+        .filter(|p| parent(p).is_none_or(|pp| !found.contains(&pp)))
+        .filter_map(|p| compiling(p))
+        .collect()
+}
+
+/// Every process whose command line mentions `marker`.
+pub fn processes_mentioning(marker: &str) -> Vec<String> {
+    process_dirs()
+        .into_iter()
+        .filter_map(|p| std::fs::read(p.join("cmdline")).ok())
+        .map(|c| String::from_utf8_lossy(&c).replace('\0', " "))
+        .filter(|c| c.contains(marker))
+        .collect()
+}
+
+/// `/proc/<pid>` of every process.
+fn process_dirs() -> Vec<PathBuf> {
+    let Ok(procs) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    procs
+        .flatten()
+        .filter(|p| {
+            p.file_name()
+                .to_string_lossy()
+                .bytes()
+                .all(|b| b.is_ascii_digit())
+        })
+        .map(|p| p.path())
+        .collect()
+}
+
 /// Sends Ctrl-C (SIGINT) to a running parbuild and waits for it: it must exit 130.
 pub fn interrupt(child: std::process::Child) -> std::process::Output {
     let pid = nix::unistd::Pid::from_raw(i32::try_from(child.id()).unwrap());
