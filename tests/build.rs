@@ -160,11 +160,27 @@ fn fakepay_builds_four_shared_libraries_that_old_and_new_hosts_load() {
             (format, arch, false),
             "{label}: a shared library"
         );
-        let text = String::from_utf8_lossy(&bin);
-        assert!(
-            text.contains("fakepay_authorize"),
-            "{label} exports fakepay_authorize"
-        );
+        // The dynamic export table, not just some string in the file (Mach-O prefixes `_`).
+        let exports: Vec<String> = object::read::File::parse(&*bin)
+            .and_then(|f| object::Object::exports(&f))
+            .unwrap()
+            .iter()
+            .map(|e| {
+                String::from_utf8_lossy(e.name())
+                    .trim_start_matches('_')
+                    .to_owned()
+            })
+            .collect();
+        for symbol in [
+            "fakepay_authorize",
+            "fakepay_complete",
+            "fakepay_contract_id",
+        ] {
+            assert!(
+                exports.iter().any(|e| e == symbol),
+                "{label} exports {symbol}: {exports:?}"
+            );
+        }
     }
     // Pre-1.0 hosts need the contract id: provider-archive 0.6 loads it too.
     let rt = tokio::runtime::Builder::new_current_thread()
