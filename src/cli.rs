@@ -328,6 +328,16 @@ pub struct VerifyArgs {
     #[arg(long, value_name = "BYTES", default_value_t = DEFAULT_MAX_UNPACKED)]
     pub max_unpacked: u64,
 
+    /// Fail a Linux binary that needs a newer glibc than this (its highest `GLIBC_x.y`
+    /// symbol version), or whose requirement cannot be read, e.g. `2.17`.
+    #[arg(long = "glibc", value_name = "VERSION")]
+    pub glibc: Option<String>,
+
+    /// Require every macOS binary's minimum macOS (`LC_BUILD_VERSION`) to be this
+    /// deployment target, e.g. `11.0` (arm64 binaries: at least 11.0).
+    #[arg(long, value_name = "VERSION")]
+    pub macos_min: Option<String>,
+
     /// Print the checks as JSON on stdout.
     #[arg(long)]
     pub json: bool,

@@ -2,6 +2,8 @@
 //! wasmCloud crates (provider-archive 0.16.2 and 0.6.0, wascap 0.16.2), reproducible
 //! output, and every bad input refused with nothing written.
 
+#[path = "archive_tamper/macho.rs"]
+mod macho;
 mod support;
 
 use support::*;
@@ -114,7 +116,7 @@ fn archives_written_by_provider_archive_inspect_and_verify() {
         );
         par.add_library("x86_64-linux", &elf_binary(EM_X86_64, true))
             .unwrap();
-        par.add_library("x86_64-macos", &macho64_binary(0x0100_0007))
+        par.add_library("x86_64-macos", &macho::sound(macho::CPU_X86_64))
             .unwrap();
         par.add_library("x86_64-windows", &pe64_binary(0x8664))
             .unwrap();
@@ -132,7 +134,7 @@ fn archives_written_by_provider_archive_inspect_and_verify() {
             .success();
         assert_eq!(
             out.stdout.lines().filter(|l| l.starts_with("ok")).count(),
-            12,
+            13,
             "{}",
             out.stdout
         );
@@ -196,7 +198,7 @@ fn from_adds_and_replaces_targets_keeping_metadata() {
     let p = Project::new();
     p.pack(&["--version", "2.0.0", "--capid", "x:y", "-o", "base.par.gz"])
         .success();
-    p.file("bin/mac", macho64_binary(0x0100_000C));
+    p.file("bin/mac", macho::sound(macho::CPU_ARM64));
     p.file(
         "bin/x86-new",
         elf_binary(EM_X86_64, true)
@@ -481,7 +483,57 @@ fn a_real_host_binary_passes_the_cpu_check() {
     args.push(label);
     args.extend(p.test_keys());
     p.parbuild(args).success();
-    p.parbuild(["verify", "n.par"]).success();
+    let out = p.parbuild(["verify", "n.par"]).success();
+    if cfg!(all(target_os = "linux", target_env = "gnu")) {
+        let line = out
+            .stdout
+            .lines()
+            .find(|l| l.split_whitespace().nth(1) == Some("loads"))
+            .unwrap_or_else(|| panic!("{}", out.stdout));
+        assert!(
+            line.contains("needs glibc ≥ 2.") && line.contains("libc.so.6"),
+            "{line}"
+        );
+    }
+}
+
+#[test]
+fn pack_refuses_a_mac_binary_that_would_not_load() {
+    let p = Project::new();
+    p.test_keys();
+    p.file(
+        "bin/mac",
+        macho::image(
+            macho::CPU_X86_64,
+            &[macho::LIBSYSTEM, "/opt/homebrew/lib/libssl.3.dylib"],
+            &[("_malloc", 1), ("_SSL_new", 2)],
+        ),
+    );
+    refused(
+        &p,
+        &[
+            "--issuer",
+            "acct.nk",
+            "--subject",
+            "svc.nk",
+            "--target",
+            "x86_64-macos=bin/mac",
+        ],
+        1,
+        "`x86_64-macos.bin` loads `/opt/homebrew/lib/libssl.3.dylib`, which is not a system library: a Mac does not have it",
+    );
+    p.file("bin/mac", macho::sound(macho::CPU_X86_64));
+    let mut args: Vec<String> = ["pack", "--name", "n", "--vendor", "v", "--target"]
+        .map(String::from)
+        .to_vec();
+    args.push("x86_64-macos=bin/mac".into());
+    args.extend(p.test_keys());
+    p.parbuild(args).success();
+    let text = p.parbuild(["inspect", "n.par.gz"]).success().stdout;
+    assert!(
+        text.contains("macOS ≥ 11.0 · links libSystem.B, CoreFoundation, Security · 4 imports"),
+        "{text}"
+    );
 }
 
 /// Binaries of several MiB are deflated in 1 MiB pieces on several threads and joined into

@@ -1,6 +1,13 @@
-//! Does a binary fit its label? The label's OS names the executable format (ELF, Mach-O,
-//! PE) and its ARCH the CPU; this reads only the file headers (the first [`HEAD_LEN`]
-//! bytes), through the `object` crate, so a 100 MB binary is never held in memory.
+//! Does a binary fit its label, and will it load? The label's OS names the executable
+//! format (ELF, Mach-O, PE) and its ARCH the CPU; [`check`] reads only the file headers
+//! (the first [`HEAD_LEN`] bytes), through the `object` crate, so a 100 MB binary is never
+//! held in memory.
+//!
+//! What the dynamic loader will need ([`LoadInfo`]: Mach-O dylibs, symbol bindings and
+//! minimum macOS; ELF `DT_NEEDED` and glibc versions) lies partly far into the file, so a
+//! [`Collector`] keeps, while the binary streams past once, its headers and the few byte
+//! ranges those headers point at (bounded by [`MAX_PREFIX`] and [`MAX_CAPTURE`]);
+//! [`elf`](super::elf) and [`macho`](super::macho) read them.
 
 use object::read::elf::FileHeader as _;
 use object::read::macho::{FatArch as _, MachHeader as _};
@@ -182,6 +189,403 @@ fn pe_machine_of(head: &[u8]) -> Option<u16> {
     let offset = u64::from(dos.nt_headers_offset()) + 4;
     let file_header = head.read_at::<pe::ImageFileHeader>(offset).ok()?;
     Some(file_header.machine.get(object::LittleEndian))
+}
+
+/// The most leading bytes of a binary kept so that all of its Mach-O load commands or ELF
+/// program headers are read (real binaries need a few KiB).
+pub const MAX_PREFIX: usize = 1 << 20;
+
+/// The most bytes of one binary kept beyond its leading bytes for the load check: the
+/// Mach-O symbol and string tables, the ELF dynamic section and the start of the first
+/// segment (`.dynstr`, `.gnu.version_r`).
+pub const MAX_CAPTURE: u64 = 64 << 20;
+
+/// A version number, `major.minor[.patch]` (a minimum macOS, a glibc symbol version).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Version {
+    /// The major number.
+    pub major: u32,
+    /// The minor number.
+    pub minor: u32,
+    /// The patch number (0 when absent).
+    pub patch: u32,
+}
+
+impl Version {
+    /// Parses `11`, `11.0`, `10.12.6`, `2.17`; `None` for anything else.
+    pub fn parse(text: &str) -> Option<Self> {
+        let mut parts = text.split('.');
+        let mut next = |required: bool| match parts.next() {
+            None if !required => Some(0),
+            Some(p) if !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()) => p.parse().ok(),
+            _ => None,
+        };
+        let version = Self {
+            major: next(true)?,
+            minor: next(false)?,
+            patch: next(false)?,
+        };
+        parts.next().is_none().then_some(version)
+    }
+
+    /// A Mach-O packed version: `xxxx.yy.zz` in nibbles.
+    pub fn from_macho(packed: u32) -> Self {
+        Self {
+            major: packed >> 16,
+            minor: (packed >> 8) & 0xff,
+            patch: packed & 0xff,
+        }
+    }
+}
+
+impl std::fmt::Display for Version {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}.{}", self.major, self.minor)?;
+        if self.patch != 0 {
+            write!(f, ".{}", self.patch)?;
+        }
+        Ok(())
+    }
+}
+
+/// What the dynamic loader needs for a binary, read from its headers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LoadInfo {
+    /// An ELF binary.
+    Elf(super::elf::ElfLoads),
+    /// A thin 64-bit little-endian Mach-O binary.
+    MachO(super::macho::MachoLoads),
+    /// A format whose loading is not checked (PE, universal or 32-bit Mach-O): why.
+    NotChecked(String),
+}
+
+/// What a target binary needs to load, as `inspect` lists it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(tag = "format")]
+pub enum LoadFacts {
+    /// An ELF binary.
+    #[serde(rename = "elf")]
+    Elf {
+        /// The newest glibc it needs (`2.17`), or `static`, `musl`, `unversioned` (dynamic
+        /// but requiring no `GLIBC_` version) or `unknown`.
+        glibc: String,
+        /// Its `DT_NEEDED` libraries, in order (empty when static or unknown).
+        needed: Vec<String>,
+    },
+    /// A thin Mach-O binary.
+    #[serde(rename = "macho")]
+    MachO {
+        /// Its minimum macOS (`11.0`), if it says.
+        macos_min: Option<String>,
+        /// The libraries it loads, in ordinal order, by short name (`libSystem.B`,
+        /// `Security`; other paths in full).
+        dylibs: Vec<String>,
+        /// How many symbols it imports.
+        imports: usize,
+    },
+    /// A format whose loading is not checked.
+    #[serde(rename = "not-checked")]
+    NotChecked {
+        /// Why.
+        reason: String,
+    },
+    /// Headers that could not be read.
+    #[serde(rename = "unreadable")]
+    Unreadable {
+        /// What is wrong.
+        error: String,
+    },
+}
+
+impl LoadInfo {
+    /// The facts `inspect` shows.
+    pub fn facts(&self) -> LoadFacts {
+        match self {
+            Self::Elf(e) => e.facts(),
+            Self::MachO(m) => m.facts(),
+            Self::NotChecked(reason) => LoadFacts::NotChecked {
+                reason: reason.clone(),
+            },
+        }
+    }
+
+    /// What would stop the binary stored as `name` under `label` from loading, given a
+    /// glibc floor and a macOS deployment target to require; empty when nothing.
+    pub fn problems(
+        &self,
+        name: &str,
+        label: &Label,
+        glibc_floor: Option<&str>,
+        macos_min: Option<&str>,
+    ) -> Vec<String> {
+        match self {
+            Self::Elf(e) => e.problems(name, glibc_floor),
+            Self::MachO(m) => m.problems(name, label, macos_min),
+            Self::NotChecked(_) => Vec::new(),
+        }
+    }
+
+    /// One line saying what was found, for a binary without problems.
+    pub fn summary(&self, name: &str) -> String {
+        match self {
+            Self::Elf(e) => e.summary(name),
+            Self::MachO(m) => m.summary(name),
+            Self::NotChecked(reason) => format!("{name}: {reason}"),
+        }
+    }
+}
+
+/// The bytes of one binary a [`Collector`] kept: the leading bytes and a few ranges.
+#[derive(Debug, Default)]
+pub struct Captured {
+    prefix: Vec<u8>,
+    spans: Vec<(u64, Vec<u8>)>,
+}
+
+impl Captured {
+    /// The leading bytes.
+    pub fn prefix(&self) -> &[u8] {
+        &self.prefix
+    }
+
+    /// The kept bytes from file offset `offset` to the end of the longest kept run
+    /// holding it.
+    pub fn from(&self, offset: u64) -> Option<&[u8]> {
+        let prefix = usize::try_from(offset)
+            .ok()
+            .and_then(|at| self.prefix.get(at..))
+            .filter(|rest| !rest.is_empty());
+        let spans = self.spans.iter().filter_map(|(start, data)| {
+            let at = usize::try_from(offset.checked_sub(*start)?).ok()?;
+            data.get(at..).filter(|rest| !rest.is_empty())
+        });
+        prefix.into_iter().chain(spans).max_by_key(|s| s.len())
+    }
+
+    /// The `len` bytes at file offset `offset`, when they were kept in one run.
+    pub fn get(&self, offset: u64, len: u64) -> Option<&[u8]> {
+        let len = usize::try_from(len).ok()?;
+        if len == 0 {
+            return Some(&[]);
+        }
+        self.from(offset)?.get(..len)
+    }
+}
+
+/// Where a [`Collector`] is.
+#[derive(Debug)]
+enum Stage {
+    /// Reading the first [`HEAD_LEN`] bytes, to learn the format.
+    Head,
+    /// Reading the headers to their end.
+    Prefix(Format),
+    /// Keeping the ranges the headers point at.
+    Spans(Format),
+    /// Decided without more bytes.
+    Done(Result<LoadInfo, String>),
+}
+
+/// Keeps what the load check needs of one binary while it streams past once: feed it
+/// every chunk in order with [`Collector::feed`], then [`Collector::finish`].
+///
+/// It never panics and never keeps more than [`MAX_PREFIX`] + [`MAX_CAPTURE`] bytes; a
+/// binary that would need more gets an error naming the size.
+#[derive(Debug)]
+pub struct Collector {
+    size: u64,
+    pos: u64,
+    want: usize,
+    captured: Captured,
+    ends: Vec<u64>,
+    stage: Stage,
+}
+
+impl Collector {
+    /// A collector for a binary of `size` bytes (its tar header's size).
+    pub fn new(size: u64) -> Self {
+        Self {
+            size,
+            pos: 0,
+            want: usize::try_from(size).map_or(HEAD_LEN, |s| s.min(HEAD_LEN)),
+            captured: Captured::default(),
+            ends: Vec::new(),
+            stage: Stage::Head,
+        }
+    }
+
+    /// Takes the next bytes of the binary.
+    pub fn feed(&mut self, mut chunk: &[u8]) {
+        while !chunk.is_empty() {
+            match self.stage {
+                Stage::Head | Stage::Prefix(_) => {
+                    let have = self.captured.prefix.len();
+                    let take = self.want.saturating_sub(have).min(chunk.len());
+                    self.captured.prefix.extend_from_slice(&chunk[..take]);
+                    self.pos += take as u64;
+                    chunk = &chunk[take..];
+                    if self.captured.prefix.len() >= self.want {
+                        self.advance();
+                    }
+                }
+                Stage::Spans(_) => {
+                    self.keep(chunk);
+                    self.pos = self.pos.saturating_add(chunk.len() as u64);
+                    return;
+                }
+                Stage::Done(_) => return,
+            }
+        }
+    }
+
+    /// What was found, once every byte was fed.
+    pub fn finish(mut self) -> Result<LoadInfo, String> {
+        if matches!(self.stage, Stage::Head) {
+            // A binary shorter than the head: judge what there is.
+            self.advance();
+        }
+        match self.stage {
+            Stage::Head | Stage::Prefix(_) => {
+                Err("the file ends inside its headers (truncated)".to_owned())
+            }
+            Stage::Done(result) => result,
+            Stage::Spans(format) => {
+                let complete = self
+                    .captured
+                    .spans
+                    .iter()
+                    .zip(&self.ends)
+                    .all(|((start, data), end)| start.checked_add(data.len() as u64) == Some(*end));
+                if !complete {
+                    return Err(
+                        "the file ends before the tables its headers point at (truncated)"
+                            .to_owned(),
+                    );
+                }
+                match format {
+                    Format::Elf => super::elf::read(&self.captured).map(LoadInfo::Elf),
+                    Format::MachO => super::macho::read(&self.captured).map(LoadInfo::MachO),
+                    Format::Pe => Ok(LoadInfo::NotChecked(
+                        "a PE executable: its imports are not checked".to_owned(),
+                    )),
+                }
+            }
+        }
+    }
+
+    /// Moves on once the prefix is as long as wanted (or the file ended).
+    fn advance(&mut self) {
+        self.stage = match self.stage {
+            Stage::Head => self.detect(),
+            Stage::Prefix(format) => self.plan(format),
+            Stage::Spans(_) | Stage::Done(_) => return,
+        };
+    }
+
+    /// The format, from the head.
+    fn detect(&mut self) -> Stage {
+        let prefix = self.captured.prefix.as_slice();
+        let not_checked = |why: &str| Stage::Done(Ok(LoadInfo::NotChecked(why.to_owned())));
+        let (format, len) = match FileKind::parse(prefix) {
+            Ok(FileKind::Elf32 | FileKind::Elf64) => (Format::Elf, super::elf::headers_len(prefix)),
+            Ok(FileKind::MachO64) if prefix.starts_with(&macho::MH_MAGIC_64.to_le_bytes()) => {
+                (Format::MachO, super::macho::headers_len(prefix))
+            }
+            Ok(FileKind::MachO64) => {
+                return not_checked("a big-endian Mach-O: load commands not checked");
+            }
+            Ok(FileKind::MachO32) => {
+                return not_checked("a 32-bit Mach-O: load commands not checked");
+            }
+            Ok(FileKind::MachOFat32 | FileKind::MachOFat64) => {
+                return not_checked("universal binary: load commands not checked");
+            }
+            Ok(FileKind::Pe32 | FileKind::Pe64) => {
+                return not_checked("a PE executable: its imports are not checked");
+            }
+            _ => return Stage::Done(Err("not an ELF, Mach-O or PE executable".to_owned())),
+        };
+        self.headers(format, len)
+    }
+
+    /// The next stage once the headers are known to take `len` bytes.
+    fn headers(&mut self, format: Format, len: Result<(usize, &'static str), String>) -> Stage {
+        let (len, what) = match len {
+            Ok(x) => x,
+            Err(e) => return Stage::Done(Err(e)),
+        };
+        if len > MAX_PREFIX {
+            return Stage::Done(Err(format!(
+                "its {what} take {len} bytes, more than the {MAX_PREFIX} parbuild reads"
+            )));
+        }
+        if len as u64 > self.size {
+            return Stage::Done(Err(format!(
+                "its {what} take {len} bytes, more than the whole file ({} bytes)",
+                self.size
+            )));
+        }
+        if len <= self.captured.prefix.len() {
+            self.plan(format)
+        } else {
+            self.want = len;
+            Stage::Prefix(format)
+        }
+    }
+
+    /// Decides which ranges to keep, from the complete headers.
+    fn plan(&mut self, format: Format) -> Stage {
+        let prefix = &self.captured.prefix;
+        let spans = match format {
+            Format::Elf => super::elf::spans(prefix, self.size),
+            Format::MachO => super::macho::spans(prefix, self.size),
+            Format::Pe => Ok(Vec::new()),
+        };
+        let spans = match spans {
+            Ok(s) => s,
+            Err(e) => return Stage::Done(Err(e)),
+        };
+        let total = spans.iter().try_fold(0u64, |sum, (start, end)| {
+            sum.checked_add(end.checked_sub(*start)?)
+        });
+        match total {
+            None => {
+                return Stage::Done(Err("its headers point at impossible byte ranges".to_owned()));
+            }
+            Some(total) if total > MAX_CAPTURE => {
+                return Stage::Done(Err(format!(
+                    "the tables the load check reads take {total} bytes, more than the {MAX_CAPTURE} parbuild keeps per binary"
+                )));
+            }
+            Some(_) => {}
+        }
+        for (start, end) in spans {
+            // What the prefix already holds of it (both bounds are below its length).
+            let have = prefix.len() as u64;
+            let data = prefix
+                .get(start.min(have) as usize..end.min(have) as usize)
+                .map(<[u8]>::to_vec)
+                .unwrap_or_default();
+            self.captured.spans.push((start, data));
+            self.ends.push(end);
+        }
+        Stage::Spans(format)
+    }
+
+    /// Keeps the parts of `chunk` (at `self.pos`) that fall in a wanted range.
+    fn keep(&mut self, chunk: &[u8]) {
+        let chunk_end = self.pos.saturating_add(chunk.len() as u64);
+        for ((start, data), end) in self.captured.spans.iter_mut().zip(&self.ends) {
+            let Some(next) = start.checked_add(data.len() as u64) else {
+                continue;
+            };
+            if next < self.pos || next >= chunk_end || next >= *end {
+                continue;
+            }
+            let from = (next - self.pos) as usize;
+            let to = ((*end).min(chunk_end) - self.pos) as usize;
+            data.extend_from_slice(&chunk[from..to]);
+        }
+    }
 }
 
 #[cfg(test)]

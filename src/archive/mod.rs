@@ -16,15 +16,19 @@
 pub mod binary;
 pub mod claims;
 pub mod compress;
+pub mod elf;
 mod error;
+pub mod frameworks;
 pub mod gzip;
 pub mod jwt;
 pub mod label;
+pub mod macho;
 pub mod scan;
 pub mod tar;
 pub mod verify;
 pub mod write;
 
+pub use binary::{LoadFacts, LoadInfo, Version};
 pub use claims::{Claims, ProviderMeta, Wascap};
 pub use error::ArchiveError;
 pub use label::{Label, LabelError};

@@ -5,7 +5,10 @@
 //! A scan never fails on bad bytes: problems are recorded for the checks to report.
 //! Only opening the file can fail. Memory is bounded: binaries are hashed as they stream
 //! past, only their first [`binary::HEAD_LEN`] bytes are kept, the claims entry is kept
-//! up to [`MAX_CLAIMS`] bytes, and at most [`MAX_ENTRIES`] entries are recorded.
+//! up to [`MAX_CLAIMS`] bytes, and at most [`MAX_ENTRIES`] entries are recorded. Each
+//! target binary also passes through a [`binary::Collector`], which keeps the headers and
+//! tables its load facts come from ([`binary::MAX_PREFIX`] + [`binary::MAX_CAPTURE`]
+//! bytes at most) and is reduced to a [`LoadInfo`] when the entry ends.
 
 use std::fs::File;
 use std::io::{BufReader, Read};
@@ -13,6 +16,7 @@ use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
+use super::binary::{LoadFacts, LoadInfo};
 use super::claims::hex_upper;
 use super::tar::{EntryKind, ReadFailure, TarReader};
 use super::{
@@ -47,6 +51,9 @@ pub struct Entry {
     pub head: Vec<u8>,
     /// Whether all of its data was read (false when the stream broke inside it).
     pub complete: bool,
+    /// What the dynamic loader needs for it (target binaries read completely only;
+    /// `Err` when its headers cannot be read).
+    pub loads: Option<Result<LoadInfo, String>>,
 }
 
 /// What an entry is, by its exact name.
@@ -190,7 +197,11 @@ fn next_entry<R: Read>(tar: &mut TarReader<R>, scan: &mut Scan) -> Result<bool, 
         sha256: String::new(),
         head: Vec::new(),
         complete: false,
+        loads: None,
     };
+    let mut collector = (entry.kind == EntryKind::File
+        && matches!(role_of(&entry.name), Role::Target(_)))
+    .then(|| binary::Collector::new(entry.size));
     let is_claims =
         entry.kind == EntryKind::File && entry.name == CLAIMS_ENTRY && scan.token.is_none();
     let mut claims_bytes = Vec::new();
@@ -212,9 +223,13 @@ fn next_entry<R: Read>(tar: &mut TarReader<R>, scan: &mut Scan) -> Result<bool, 
         if is_claims && (claims_bytes.len() as u64) <= MAX_CLAIMS {
             claims_bytes.extend_from_slice(chunk);
         }
+        if let Some(c) = collector.as_mut() {
+            c.feed(chunk);
+        }
     }
     entry.sha256 = hex_upper(&hasher.finalize());
     entry.complete = true;
+    entry.loads = collector.map(binary::Collector::finish);
     if is_claims {
         scan.token = Some(if entry.size > MAX_CLAIMS {
             Err(format!(
@@ -293,6 +308,10 @@ pub struct TargetInfo {
     pub sha256: String,
     /// Whether it matches `target_hashes`.
     pub hash_ok: bool,
+    /// What it needs to load (target binaries only): glibc and `DT_NEEDED`, or minimum
+    /// macOS, dylibs and import count.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub loads: Option<LoadFacts>,
 }
 
 /// What is inside an archive.
@@ -360,6 +379,12 @@ pub fn inspect_scan(path: &Path, scan: &Scan) -> Result<Inspection, ArchiveError
         label,
         size: e.size,
         sha256: e.sha256.clone(),
+        loads: e.loads.as_ref().map(|l| match l {
+            Ok(info) => info.facts(),
+            Err(error) => LoadFacts::Unreadable {
+                error: error.clone(),
+            },
+        }),
     };
     let mut targets = Vec::new();
     let mut world = None;

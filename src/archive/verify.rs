@@ -1,6 +1,8 @@
 //! The strict verifier: every property a sound archive has, checked by name, stricter
 //! than wasmCloud's own loader (which ignores the signature and header, accepts edited
-//! claims and a second claims entry, and panics on directory or unlisted entries).
+//! claims and a second claims entry, and panics on directory or unlisted entries), down to
+//! whether each binary will load on its OS (`loads`: Mach-O libraries and symbol
+//! bindings, ELF glibc versions).
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -20,7 +22,30 @@ pub struct VerifyOptions {
     pub subject: Option<String>,
     /// The current time (Unix seconds) for `exp` and `nbf`.
     pub now: u64,
+    /// Fail an ELF binary that needs a newer `GLIBC_` version than this (`2.17`), or
+    /// whose requirement cannot be told.
+    pub glibc_floor: Option<String>,
+    /// Require every Mach-O binary's minimum macOS to be this deployment target (`11.0`);
+    /// for arm64 at least 11.0, which the linker raises lower targets to.
+    pub macos_min: Option<String>,
 }
+
+impl Default for VerifyOptions {
+    /// No cap on decompressed bytes, no pins, no floor, at time 0 (so `exp` never fails).
+    fn default() -> Self {
+        Self {
+            max_unpacked: u64::MAX,
+            issuer: None,
+            subject: None,
+            now: 0,
+            glibc_floor: None,
+            macos_min: None,
+        }
+    }
+}
+
+/// How many problems the `loads` check names; the rest are counted.
+const MAX_LOAD_PROBLEMS: usize = 10;
 
 /// One named check.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -221,6 +246,13 @@ pub fn verify_scan(scan: &Scan, opts: &VerifyOptions) -> VerifyReport {
             None => binaries(&scan.entries),
         },
     ));
+    checks.push(check(
+        "loads",
+        match &incomplete {
+            Some(why) => Err(why.clone()),
+            None => loads(&scan.entries, opts),
+        },
+    ));
     for (name, pin, actual) in [
         (
             "issuer-pin",
@@ -384,4 +416,56 @@ fn binaries(entries: &[Entry]) -> Result<String, String> {
     } else {
         Err(problems.join("; "))
     }
+}
+
+fn loads(entries: &[Entry], opts: &VerifyOptions) -> Result<String, String> {
+    let mut problems = Vec::new();
+    let mut found = Vec::new();
+    let mut skipped = 0;
+    for e in entries.iter().filter(|e| e.kind == EntryKind::File) {
+        let Role::Target(label) = e.role() else {
+            continue;
+        };
+        if binary::check(&label, &e.head).is_err() {
+            // Not the format of its label: `binaries` says so, there is nothing to read.
+            skipped += 1;
+            continue;
+        }
+        match &e.loads {
+            None => problems.push(format!("`{}` could not be read completely", e.name)),
+            Some(Err(why)) => problems.push(format!("`{}`: {why}", e.name)),
+            Some(Ok(info)) => {
+                let found_here = info.problems(
+                    &e.name,
+                    &label,
+                    opts.glibc_floor.as_deref(),
+                    opts.macos_min.as_deref(),
+                );
+                if found_here.is_empty() {
+                    found.push(info.summary(&e.name));
+                } else {
+                    problems.extend(found_here);
+                }
+            }
+        }
+    }
+    if !problems.is_empty() {
+        let more = problems.len().saturating_sub(MAX_LOAD_PROBLEMS);
+        problems.truncate(MAX_LOAD_PROBLEMS);
+        if more > 0 {
+            problems.push(format!("and {more} more"));
+        }
+        return Err(problems.join("; "));
+    }
+    let mut detail = if found.is_empty() {
+        "no binary to check".to_owned()
+    } else {
+        found.join("; ")
+    };
+    if skipped > 0 {
+        detail.push_str(&format!(
+            " ({skipped} not checked: not the format of their label)"
+        ));
+    }
+    Ok(detail)
 }

@@ -114,6 +114,7 @@ fn round_trip_every_compression_and_deterministic_jti() {
                 issuer: Some(issuer.public_key()),
                 subject: Some(SERVICE_PUB.into()),
                 now: 2,
+                ..VerifyOptions::default()
             },
         );
         // Text "binaries": only the CPU check fails.
@@ -208,6 +209,7 @@ fn rejects_bad_specs() {
         issuer: None,
         subject: None,
         now: 2,
+        ..VerifyOptions::default()
     };
     let err = write_file(&dest, &spec, &opts).unwrap_err();
     assert!(matches!(err, ArchiveError::BinaryMismatch { .. }), "{err}");
@@ -250,6 +252,7 @@ fn write_file_is_atomic_and_verified() {
         issuer: None,
         subject: Some("VOTHER".into()),
         now: 2,
+        ..VerifyOptions::default()
     };
     let err = write_file(&dest, &spec, &pinned).unwrap_err();
     assert!(matches!(err, ArchiveError::SelfCheck { .. }), "{err}");
@@ -302,6 +305,7 @@ fn current_archive_is_recognised_and_changes_are_not() {
         issuer: None,
         subject: None,
         now: 20,
+        ..VerifyOptions::default()
     };
     let dest = dir.path().join("p.par.gz");
     assert!(current(&dest, &spec, &opts).unwrap().is_none(), "absent");

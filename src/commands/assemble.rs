@@ -101,6 +101,8 @@ pub fn run(args: &AssembleArgs, ctx: &Context) -> Result<()> {
         keys,
         subject_stem: first.artifact.clone(),
         output,
+        glibc_floor: None,
+        macos_min: None,
     };
     let summary = pack_and_verify(ctx, &request)?;
     drop(temp);

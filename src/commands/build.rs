@@ -96,6 +96,8 @@ pub fn run(args: &BuildArgs, ctx: &Context) -> Result<()> {
         keys,
         subject_stem: plan.package.artifact.name.clone(),
         output,
+        glibc_floor: glibc_floor(&plan),
+        macos_min: macos_min(&plan, &ctx.env),
     };
     // A build that changed nothing leaves the archive as it is (bytes and mtime).
     let summary = pack_unless_current(ctx, &request)?;
@@ -116,6 +118,52 @@ pub fn run(args: &BuildArgs, ctx: &Context) -> Result<()> {
         ));
     }
     Ok(())
+}
+
+/// The glibc floor the archive's Linux gnu binaries are held to: when every gnu target was
+/// linked against one (zig), the highest of them (so no target is held to a floor it was
+/// not built for); none when a gnu target was built without one (a Debian cross gcc).
+fn glibc_floor(plan: &crate::plan::Plan) -> Option<String> {
+    let gnu: Vec<&crate::plan::TargetPlan> = plan
+        .targets
+        .iter()
+        .filter(|t| t.triple.contains("-linux-gnu"))
+        .collect();
+    if gnu.is_empty() || gnu.iter().any(|t| t.glibc.is_none()) {
+        return None;
+    }
+    gnu.iter()
+        .filter_map(|t| t.glibc.clone())
+        .max_by_key(|v| crate::archive::Version::parse(v))
+}
+
+/// The deployment target the archive's Mach-O binaries were built for: the one parbuild set,
+/// else the user's `MACOSX_DEPLOYMENT_TARGET`.
+fn macos_min(plan: &crate::plan::Plan, env: &crate::env::Env) -> Option<String> {
+    let macos: Vec<&crate::plan::TargetPlan> = plan
+        .targets
+        .iter()
+        .filter(|t| t.triple.contains("-apple-darwin"))
+        .collect();
+    if macos.is_empty() {
+        return None;
+    }
+    let set: Vec<&str> = macos
+        .iter()
+        .filter_map(|t| {
+            t.env
+                .iter()
+                .find(|e| e.key == "MACOSX_DEPLOYMENT_TARGET")
+                .map(|e| e.value.as_str())
+        })
+        .collect();
+    match set.first() {
+        Some(first) if set.iter().all(|v| v == first) && set.len() == macos.len() => {
+            Some((*first).to_owned())
+        }
+        Some(_) => None,
+        None => env.non_empty("MACOSX_DEPLOYMENT_TARGET").map(str::to_owned),
+    }
 }
 
 /// The claims' metadata of this build; parts carry it, so split and one-machine builds sign

@@ -1,9 +1,10 @@
 //! `parbuild inspect`: what is inside an archive, as text or JSON on stdout. It reports a
-//! bad signature or hash instead of failing; `verify` is the strict judge.
+//! bad signature or hash instead of failing; `verify` is the strict judge. Each target
+//! shows what it needs to load (glibc and libraries, or minimum macOS and dylibs).
 
 use std::fmt::Write as _;
 
-use crate::archive::{self, Inspection, ReadOptions, TargetInfo};
+use crate::archive::{self, Inspection, LoadFacts, ReadOptions, TargetInfo};
 use crate::cli::InspectArgs;
 use crate::error::Result;
 
@@ -85,6 +86,9 @@ pub fn text(i: &Inspection) -> String {
             "    {:<16} {:>12} bytes  {}{flag}",
             t.label, t.size, t.sha256
         );
+        if let Some(loads) = &t.loads {
+            let _ = writeln!(out, "      {}", loads_line(loads));
+        }
     };
     for t in &i.targets {
         line(&mut out, t);
@@ -93,4 +97,35 @@ pub fn text(i: &Inspection) -> String {
         line(&mut out, w);
     }
     out
+}
+
+/// One short line of what a target needs to load.
+pub fn loads_line(facts: &LoadFacts) -> String {
+    match facts {
+        LoadFacts::Elf { glibc, needed } => {
+            let what = match glibc.as_str() {
+                "static" => "static: needs no glibc".to_owned(),
+                "musl" => "musl: needs no glibc".to_owned(),
+                "unversioned" => "needs no `GLIBC_` version".to_owned(),
+                "unknown" => "glibc requirement unknown".to_owned(),
+                version => format!("needs glibc ≥ {version}"),
+            };
+            if needed.is_empty() {
+                what
+            } else {
+                format!("{what} · links {}", needed.join(", "))
+            }
+        }
+        LoadFacts::MachO {
+            macos_min,
+            dylibs,
+            imports,
+        } => format!(
+            "macOS ≥ {} · links {} · {imports} imports",
+            macos_min.as_deref().unwrap_or("unknown"),
+            dylibs.join(", ")
+        ),
+        LoadFacts::NotChecked { reason } => reason.clone(),
+        LoadFacts::Unreadable { error } => format!("load facts unreadable: {error}"),
+    }
 }

@@ -31,6 +31,10 @@ pub struct PackRequest {
     pub keys: KeyOptions,
     /// The stem of the service key file, `<stem>_service.nk` (wash uses the binary name).
     pub subject_stem: String,
+    /// The glibc floor every Linux gnu binary must meet (`verify --glibc`).
+    pub glibc_floor: Option<String>,
+    /// The macOS deployment target every Mach-O binary must have (`verify --macos-min`).
+    pub macos_min: Option<String>,
     /// The archive to write (absolute).
     pub output: PathBuf,
 }
@@ -109,6 +113,8 @@ fn pack(ctx: &Context, req: &PackRequest, keep_current: bool) -> Result<PackSumm
         issuer: req.keys.issuer_public.clone(),
         subject: req.keys.subject_public.clone(),
         now: iat.max(now()),
+        glibc_floor: req.glibc_floor.clone(),
+        macos_min: req.macos_min.clone(),
     };
     let current = if keep_current {
         archive::write::current(&req.output, &spec, &verify)?
@@ -303,6 +309,8 @@ pub fn run(args: &PackArgs, ctx: &Context) -> Result<()> {
         keys,
         subject_stem,
         output,
+        glibc_floor: None,
+        macos_min: None,
     };
     let summary = pack_and_verify(ctx, &req)?;
     if args.json {
@@ -343,6 +351,8 @@ fn open_base(
         issuer: None,
         subject: None,
         now: now(),
+        glibc_floor: None,
+        macos_min: None,
     };
     let report = archive::verify_file(from, &opts)?;
     if !report.ok() {

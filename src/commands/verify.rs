@@ -1,7 +1,7 @@
 //! `parbuild verify`: every strict check by name on stdout; exit 0 only when all pass,
 //! 1 when one fails, 2 when the file cannot be read at all.
 
-use crate::archive::{self, VerifyOptions};
+use crate::archive::{self, VerifyOptions, Version};
 use crate::cli::VerifyArgs;
 use crate::error::{Error, Result};
 
@@ -17,6 +17,8 @@ pub fn run(args: &VerifyArgs, ctx: &Context) -> Result<()> {
         now: std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_secs()),
+        glibc_floor: version_flag("--glibc", args.glibc.as_deref(), "2.17")?,
+        macos_min: version_flag("--macos-min", args.macos_min.as_deref(), "11.0")?,
     };
     let report = archive::verify_file(&path, &opts)?;
     if args.json {
@@ -56,5 +58,17 @@ pub fn run(args: &VerifyArgs, ctx: &Context) -> Result<()> {
                 failed.join(", ")
             ),
         })
+    }
+}
+
+/// A version flag's value, checked to be `X.Y[.Z]`.
+fn version_flag(flag: &str, value: Option<&str>, example: &str) -> Result<Option<String>> {
+    match value {
+        None => Ok(None),
+        Some(v) if Version::parse(v).is_some() => Ok(Some(v.to_owned())),
+        Some(v) => Err(Error::Input {
+            message: format!("`{flag} {v}` is not a version"),
+            hint: Some(format!("give it as `X.Y`, e.g. `{flag} {example}`")),
+        }),
     }
 }

@@ -1,9 +1,13 @@
 //! The tamper suite: archives edited in every way wasmCloud's loader would not notice (or
 //! would crash on), each rejected by `parbuild verify` with the failed check named; and
 //! legitimate variants (PAX/ustar headers, another order, no compression, unknown claim
-//! fields) accepted. Nothing here may make parbuild panic.
+//! fields) accepted; and binaries that are properly signed but would not load on their
+//! OS (a Mach-O loading a build machine's library, an unknown framework, a symbol bound
+//! to the wrong framework; an ELF above a glibc floor) rejected by the `loads` check.
+//! Nothing here may make parbuild panic.
 
 mod forge;
+mod macho;
 #[path = "../support/mod.rs"]
 mod support;
 
@@ -482,4 +486,208 @@ fn broken_streams_and_non_archives_are_rejected_without_panics() {
     assert!(out.stderr.contains("cannot read"), "{}", out.stderr);
     let out = p.parbuild(["verify", "."]).code(2);
     assert!(out.stderr.contains("directory"), "{}", out.stderr);
+}
+
+/// `entries` plus `name` holding `data`, hashed and signed into the claims as `label`.
+fn with_target(entries: &[Ent], label: &str, data: Vec<u8>) -> Vec<Ent> {
+    let h = parbuild::archive::claims::hex_upper(&sha2_digest(&data));
+    let mut e = entries.to_vec();
+    e.push(file(&format!("{label}.bin"), data));
+    resigned(&e, |c| c["wascap"]["target_hashes"][label] = h.into())
+}
+
+#[test]
+fn binaries_that_would_not_load_are_rejected() {
+    use macho::*;
+    let p = Project::new();
+    let e = base(&p);
+    let sound = with_target(&e, "x86_64-macos", sound(CPU_X86_64));
+    accepts(&p, "mac-sound.par", &tar(&sound, Style::Gnu));
+    let out = p.parbuild(["verify", "mac-sound.par"]).success();
+    let line = out
+        .stdout
+        .lines()
+        .find(|l| l.split_whitespace().nth(1) == Some("loads"))
+        .unwrap_or_else(|| panic!("no `loads` check:\n{}", out.stdout));
+    assert!(
+        line.contains("x86_64-macos.bin: macOS ≥ 11.0, two-level")
+            && line.contains("loads libSystem.B, CoreFoundation, Security"),
+        "{line}"
+    );
+    let signed = with_target(&e, "aarch64-macos", macho::sound(CPU_ARM64));
+    accepts(&p, "mac-arm64.par", &tar(&signed, Style::Gnu));
+
+    let foreign = with_target(
+        &e,
+        "x86_64-macos",
+        image(
+            CPU_X86_64,
+            &[LIBSYSTEM, "/Users/dev/lib/libfoo.dylib"],
+            &[("_malloc", 1), ("_foo_init", 2)],
+        ),
+    );
+    rejects(
+        &p,
+        "mac-libfoo.par.gz",
+        &gzip(&tar(&foreign, Style::Gnu)),
+        "loads",
+        "`x86_64-macos.bin` loads `/Users/dev/lib/libfoo.dylib`, which is not a system library",
+    );
+    let bogus = with_target(
+        &e,
+        "x86_64-macos",
+        image(
+            CPU_X86_64,
+            &[LIBSYSTEM, &framework("Bogus")],
+            &[("_malloc", 1), ("_BogusInit", 2)],
+        ),
+    );
+    rejects(
+        &p,
+        "mac-bogus.par",
+        &tar(&bogus, Style::Gnu),
+        "loads",
+        "loads framework `Bogus`, which parbuild's framework table does not know",
+    );
+    let misbound = with_target(
+        &e,
+        "x86_64-macos",
+        image(
+            CPU_X86_64,
+            &[
+                LIBSYSTEM,
+                &framework("CoreFoundation"),
+                &framework("Security"),
+            ],
+            &[("_malloc", 1), ("_CFErrorCreate", 3)],
+        ),
+    );
+    rejects(
+        &p,
+        "mac-misbound.par",
+        &tar(&misbound, Style::Gnu),
+        "loads",
+        "`_CFErrorCreate` is bound to Security, but it is CoreFoundation's",
+    );
+    // arm64 without a signature; a bare header (no load commands at all).
+    let unsigned = with_target(
+        &e,
+        "aarch64-macos",
+        image_signed(CPU_ARM64, &[LIBSYSTEM], &[("_malloc", 1)], false),
+    );
+    rejects(
+        &p,
+        "mac-unsigned.par",
+        &tar(&unsigned, Style::Gnu),
+        "loads",
+        "Apple silicon refuses to run unsigned code",
+    );
+    let bare = with_target(&e, "aarch64-macos", macho64_binary(CPU_ARM64));
+    rejects(
+        &p,
+        "mac-bare.par",
+        &tar(&bare, Style::Gnu),
+        "loads",
+        "flat namespace",
+    );
+    // A deployment target asked for on the command line.
+    p.file("mac-ok.par", tar(&sound, Style::Gnu));
+    p.parbuild(["verify", "mac-ok.par", "--macos-min", "11.0"])
+        .success();
+    let out = p
+        .parbuild(["verify", "mac-ok.par", "--macos-min", "10.12"])
+        .code(1);
+    assert!(
+        out.stdout
+            .contains("targets macOS 11.0, but the deployment target is 10.12"),
+        "{}",
+        out.stdout
+    );
+    let out = p
+        .parbuild(["verify", "mac-ok.par", "--macos-min", "eleven"])
+        .code(2);
+    assert!(out.stderr.contains("not a version"), "{}", out.stderr);
+    let json = p
+        .parbuild(["inspect", "mac-ok.par", "--json"])
+        .success()
+        .json();
+    let mac = &json["targets"][2];
+    assert_eq!(mac["label"], "x86_64-macos");
+    assert_eq!(
+        mac["loads"],
+        serde_json::json!({
+            "format": "macho",
+            "macos_min": "11.0",
+            "dylibs": ["libSystem.B", "CoreFoundation", "Security"],
+            "imports": 4,
+        })
+    );
+    assert_eq!(json["targets"][0]["loads"]["glibc"], "static");
+    let text = p.parbuild(["inspect", "mac-ok.par"]).success().stdout;
+    assert!(
+        text.contains(
+            "      macOS ≥ 11.0 · links libSystem.B, CoreFoundation, Security · 4 imports"
+        ),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_glibc_floor_rejects_newer_binaries() {
+    // A real glibc binary of this machine.
+    let real = std::path::Path::new("/usr/bin/true");
+    let Ok(bytes) = std::fs::read(real) else {
+        eprintln!("skipped: no /usr/bin/true");
+        return;
+    };
+    if !(cfg!(all(
+        target_arch = "x86_64",
+        target_os = "linux",
+        target_env = "gnu"
+    ))) {
+        eprintln!("skipped: not an x86_64 glibc host");
+        return;
+    }
+    let p = Project::new();
+    let e = base(&p);
+    let with_true = with_target(&e[..2], "x86_64-linux", bytes);
+    p.file("true.par", tar(&with_true, Style::Gnu));
+    let out = p.parbuild(["verify", "true.par"]).success();
+    assert!(
+        out.stdout.contains("x86_64-linux.bin: needs glibc ≥ 2.")
+            && out.stdout.contains("libc.so.6"),
+        "{}",
+        out.stdout
+    );
+    p.parbuild(["verify", "true.par", "--glibc", "99.0"])
+        .success();
+    let out = p.parbuild(["verify", "true.par", "--glibc", "2.0"]).code(1);
+    let line = out
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("FAIL") && l.contains("loads"))
+        .unwrap_or_else(|| panic!("{}", out.stdout));
+    assert!(
+        line.contains("`x86_64-linux.bin` needs GLIBC_2.")
+            && line.contains("newer than the floor 2.0: it will not start on older distributions"),
+        "{line}"
+    );
+    let json = p
+        .parbuild(["inspect", "true.par", "--json"])
+        .success()
+        .json();
+    let t = &json["targets"][1];
+    assert_eq!(t["label"], "x86_64-linux");
+    assert!(
+        t["loads"]["glibc"].as_str().unwrap().starts_with("2."),
+        "{t}"
+    );
+    assert!(
+        t["loads"]["needed"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|n| n == "libc.so.6"),
+        "{t}"
+    );
 }
