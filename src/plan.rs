@@ -11,6 +11,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use crate::archive::{Compression, Label};
+use crate::backend::zig::SdkSource;
 use crate::backend::{
     self, CargoFlags, ContainerRun, EnvSetting, Invocation, PathMapping, TargetContext,
     TargetRequest,
@@ -112,6 +113,24 @@ pub struct TargetPlan {
     /// The container image it is built in (`cross`, `container`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub image: Option<String>,
+    /// For a macOS target: the SDK it links against (the user's, or generated framework
+    /// stubs), and why.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sdk: Option<backend::zig::Sdk>,
+}
+
+/// Framework stubs an invocation needs before it starts (macOS targets without an SDK).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct StubsPlan {
+    /// The stub tree (`SDKROOT` of the invocation).
+    pub dir: PathBuf,
+    /// The macOS triples they serve.
+    pub triples: Vec<String>,
+    /// `[macos-stubs]` of `par.toml`.
+    pub extra: BTreeMap<String, Vec<String>>,
+    /// `cargo metadata` for those triples: the packages whose declarations are read.
+    #[serde(serialize_with = "serialize_cmd")]
+    pub metadata: Cmd,
 }
 
 /// One cargo invocation.
@@ -129,6 +148,9 @@ pub struct InvocationPlan {
     /// For the `cross` and `container` backends: how its container is run and stopped.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub container: Option<ContainerPlan>,
+    /// For macOS targets without an SDK: the framework stubs made before it starts.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stubs: Option<StubsPlan>,
 }
 
 /// What the runner must know about an invocation whose cargo runs in a container.
@@ -257,8 +279,12 @@ pub fn make(
         if let Some(w) = spec.label.lookup_warning().filter(|_| is_selected(spec)) {
             warnings.push(w);
         }
+        let sdk = (backend == BackendKind::Zig)
+            .then(|| backend::zig::sdk(&spec.triple, &cx))
+            .flatten();
         drafts.push(Draft {
             spec,
+            sdk,
             backend,
             reason,
             env: env_settings,
@@ -307,6 +333,30 @@ pub fn make(
                 inv_env.insert(s.key.clone(), s.value.clone());
             }
         }
+        // macOS targets without an SDK link against stubs made into this target directory.
+        let stub_triples: Vec<String> = members
+            .iter()
+            .map(|&i| &drafts[i])
+            .filter(|d| d.sdk.as_ref().is_some_and(|s| s.source == SdkSource::Stubs))
+            .map(|d| d.spec.triple.clone())
+            .collect();
+        let stubs_dir = backend::zig::stubs_dir(&target_dir);
+        let stubs = (!stub_triples.is_empty()).then(|| {
+            inv_env.insert("SDKROOT".to_owned(), stubs_dir.display().to_string());
+            StubsPlan {
+                dir: stubs_dir.clone(),
+                metadata: stubs_metadata_command(
+                    tools,
+                    package,
+                    manifest,
+                    first.spec,
+                    &stub_triples,
+                    overrides.flags,
+                ),
+                triples: stub_triples,
+                extra: manifest.macos_stubs.clone(),
+            }
+        });
         let containerized = backend::containerized(first.backend);
         let container = containerized.then(|| ContainerRun {
             engine: tools
@@ -353,6 +403,16 @@ pub fn make(
         let index = invocations.len();
         for &i in members {
             let d = &drafts[i];
+            let mut sdk = d.sdk.clone();
+            let mut env = d.env.clone();
+            if let Some(s) = sdk.as_mut().filter(|s| s.source == SdkSource::Stubs) {
+                s.path = Some(stubs_dir.clone());
+                env.push(EnvSetting {
+                    key: "SDKROOT".to_owned(),
+                    value: stubs_dir.display().to_string(),
+                    reason: "generated framework stubs (not an SDK)".to_owned(),
+                });
+            }
             targets.push((
                 i,
                 TargetPlan {
@@ -360,7 +420,7 @@ pub fn make(
                     triple: d.spec.triple.clone(),
                     backend: d.backend,
                     reason: d.reason.clone(),
-                    env: d.env.clone(),
+                    env,
                     glibc: d
                         .glibc
                         .clone()
@@ -373,6 +433,7 @@ pub fn make(
                     invocation: index,
                     missing: d.missing.clone(),
                     image: d.image.clone(),
+                    sdk,
                 },
             ));
         }
@@ -394,6 +455,7 @@ pub fn make(
             command: backend::command(first.backend, &inv, tools),
             log,
             container,
+            stubs,
         });
     }
     targets.sort_by_key(|(i, _)| *i);
@@ -422,6 +484,8 @@ pub fn make(
 
 struct Draft<'a> {
     spec: &'a TargetSpec,
+    /// The SDK of a macOS target built by zig.
+    sdk: Option<backend::zig::Sdk>,
     backend: BackendKind,
     reason: String,
     env: Vec<EnvSetting>,
@@ -499,7 +563,9 @@ fn group(drafts: &[Draft<'_>]) -> Vec<Vec<usize>> {
                 && first.image == d.image
                 && first.spec.features == d.spec.features
                 && first.spec.env == d.spec.env
-                && g.iter().all(|&j| !conflicts(&drafts[j].env, &d.env));
+                && g.iter().all(|&j| {
+                    !conflicts(&drafts[j].env, &d.env) && !sdk_conflict(&drafts[j], d)
+                });
             if compatible {
                 g.push(i);
                 continue 'next;
@@ -508,6 +574,50 @@ fn group(drafts: &[Draft<'_>]) -> Vec<Vec<usize>> {
         groups.push(vec![i]);
     }
     groups
+}
+
+/// Two macOS targets link against different SDKs (stubs or yours): one `SDKROOT` per
+/// invocation, so they are built apart.
+fn sdk_conflict(a: &Draft<'_>, b: &Draft<'_>) -> bool {
+    match (&a.sdk, &b.sdk) {
+        (Some(x), Some(y)) => x.source != y.source || x.path != y.path,
+        _ => false,
+    }
+}
+
+/// `cargo metadata` resolved for the macOS triples, with the build's features: the
+/// packages whose `extern` declarations say what the framework stubs must export.
+fn stubs_metadata_command(
+    tools: &Toolbox,
+    package: &Package,
+    manifest: &Manifest,
+    spec: &TargetSpec,
+    triples: &[String],
+    flags: CargoFlags,
+) -> Cmd {
+    let mut cmd = Cmd::new(tools.cargo(), &package.workspace_root)
+        .args(["metadata", "--format-version", "1", "--manifest-path"])
+        .arg(&package.manifest_path);
+    for t in triples {
+        cmd = cmd.args(["--filter-platform", t]);
+    }
+    let features = merged_features(manifest, spec);
+    if !features.is_empty() {
+        cmd = cmd.args(["--features".to_owned(), features.join(",")]);
+    }
+    if manifest.build.no_default_features {
+        cmd = cmd.arg("--no-default-features");
+    }
+    for (on, flag) in [
+        (flags.offline, "--offline"),
+        (flags.locked, "--locked"),
+        (flags.frozen, "--frozen"),
+    ] {
+        if on {
+            cmd = cmd.arg(flag);
+        }
+    }
+    cmd
 }
 
 fn conflicts(a: &[EnvSetting], b: &[EnvSetting]) -> bool {
@@ -572,6 +682,7 @@ fn target_context(
         user_linker,
         user_macos_target: env.non_empty("MACOSX_DEPLOYMENT_TARGET").map(str::to_owned),
         manifest_macos_target: manifest.build.macos_deployment_target.clone(),
+        manifest_sdk: spec.sdk.clone(),
         glibc: spec
             .glibc
             .clone()

@@ -60,9 +60,130 @@ fn four_targets_host_joins_the_zig_invocation() {
     assert_eq!(backends, ["zig", "zig", "zig", "zig"]);
     assert_eq!(plan["invocations"].as_array().unwrap().len(), 1);
     assert_eq!(plan["targets"][0]["glibc"], "2.17");
-    // arm-linux is the label hosts look up; macOS gets rustc's minimum, not zig's newest.
+    // arm-linux is the label hosts look up; macOS gets 11.0, not zig's newest.
     assert_eq!(plan["targets"][2]["label"], "arm-linux");
-    assert_eq!(plan["targets"][3]["env"][0]["value"], "10.12");
+    assert_eq!(plan["targets"][3]["env"][0]["value"], "11.0");
+}
+
+/// The SDK of every macOS target in a plan: (label, source, path).
+fn sdks(plan: &serde_json::Value) -> Vec<(String, String, String)> {
+    plan["targets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|t| !t["sdk"].is_null())
+        .map(|t| {
+            (
+                t["label"].as_str().unwrap().to_owned(),
+                t["sdk"]["source"].as_str().unwrap().to_owned(),
+                t["sdk"]["path"].as_str().unwrap_or("").to_owned(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn both_apple_cpus_share_one_invocation_with_generated_framework_stubs() {
+    if !requires_tool("cargo-zigbuild") {
+        return;
+    }
+    let p = project("aarch64-macos = {}\n");
+    let out = p.parbuild(["plan", "--json", "--jobs", "2"]).success();
+    let plan = out.json();
+    let invocations = plan["invocations"].as_array().unwrap();
+    // One cargo for all five: host work once, both Apple CPUs at the same deployment target.
+    assert_eq!(invocations.len(), 1, "{plan:#}");
+    let env = &invocations[0]["command"]["env"];
+    assert_eq!(env["MACOSX_DEPLOYMENT_TARGET"], "11.0");
+    let stubs_dir = p.root().join("target/parbuild/zig/apple-stubs");
+    assert_eq!(env["SDKROOT"], stubs_dir.display().to_string());
+    let stubs = &invocations[0]["stubs"];
+    assert_eq!(
+        stubs["triples"],
+        serde_json::json!(["x86_64-apple-darwin", "aarch64-apple-darwin"])
+    );
+    let argv: Vec<&str> = stubs["metadata"]["argv"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a.as_str().unwrap())
+        .collect();
+    assert!(
+        argv.windows(2)
+            .any(|w| w == ["--filter-platform", "aarch64-apple-darwin"]),
+        "{argv:?}"
+    );
+    let stubs_path = stubs_dir.display().to_string();
+    assert_eq!(
+        sdks(&plan),
+        [
+            (
+                "x86_64-macos".to_owned(),
+                "stubs".to_owned(),
+                stubs_path.clone()
+            ),
+            ("aarch64-macos".to_owned(), "stubs".to_owned(), stubs_path),
+        ]
+    );
+    // The text plan says which SDK and why.
+    let text = p.parbuild(["plan"]).success().stdout;
+    assert!(
+        text.contains("sdk:    none: framework stubs generated into"),
+        "{text}"
+    );
+    assert!(
+        text.contains("framework stubs for x86_64-apple-darwin, aarch64-apple-darwin"),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_users_sdk_wins_over_stubs_and_splits_only_what_differs() {
+    if !requires_tool("cargo-zigbuild") {
+        return;
+    }
+    // `sdk` in par.toml for one Apple CPU: that target links against it, the other against
+    // stubs, so they need two invocations (one SDKROOT each).
+    let p = project("aarch64-macos = { sdk = \"sdks/MacOSX14.sdk\" }\n");
+    let plan = p.parbuild(["plan", "--json"]).success().json();
+    let sdk_dir = p.root().join("sdks/MacOSX14.sdk").display().to_string();
+    let found = sdks(&plan);
+    assert_eq!(found[0].1, "stubs");
+    assert_eq!(
+        (found[1].1.as_str(), found[1].2.as_str()),
+        ("manifest", sdk_dir.as_str())
+    );
+    let invocations = plan["invocations"].as_array().unwrap();
+    assert_eq!(invocations.len(), 2, "{plan:#}");
+    let with_sdk = invocations
+        .iter()
+        .find(|i| i["labels"] == serde_json::json!(["aarch64-macos"]))
+        .unwrap();
+    assert_eq!(with_sdk["command"]["env"]["SDKROOT"], sdk_dir.as_str());
+    assert!(with_sdk["stubs"].is_null(), "no stubs with a real SDK");
+    // SDKROOT in the environment wins over everything, for both.
+    let plan = p
+        .parbuild(["plan", "--json"])
+        .env("SDKROOT", "/opt/MacOSX15.sdk")
+        .success()
+        .json();
+    assert!(
+        sdks(&plan)
+            .iter()
+            .all(|(_, source, path)| source == "environment" && path == "/opt/MacOSX15.sdk"),
+        "{plan:#}"
+    );
+    assert_eq!(plan["invocations"].as_array().unwrap().len(), 1);
+    assert!(plan["invocations"][0]["stubs"].is_null());
+    // A target that is no macOS one cannot name an SDK.
+    let bad = project("x86-linux = { sdk = \"sdks/MacOSX14.sdk\" }\n");
+    let out = bad.parbuild(["plan"]).code(2);
+    assert!(
+        out.stderr
+            .contains("`sdk` is a macOS SDK, but `i686-unknown-linux-gnu` is not a macOS target"),
+        "{}",
+        out.stderr
+    );
 }
 
 #[test]

@@ -254,6 +254,8 @@ pub struct TargetContext {
     pub user_macos_target: Option<String>,
     /// `[build] macos-deployment-target` from `par.toml`.
     pub manifest_macos_target: Option<String>,
+    /// The target's `sdk` from `par.toml`.
+    pub manifest_sdk: Option<PathBuf>,
     /// glibc floor for zig (`[targets.X] glibc` or `[build] glibc`).
     pub glibc: String,
     /// The image named in `par.toml` (`[targets.X] image`, else `[build] image`).

@@ -1,8 +1,10 @@
 //! The `zig` backend: `cargo zigbuild`, with zig as the C compiler and linker. It links
 //! Linux targets against an old glibc (a floor such as `.2.17`, so binaries run on old
-//! distributions; zig's own default for armv7 needs glibc 2.34) and macOS targets
-//! without an SDK (plain Rust code). parbuild sets `MACOSX_DEPLOYMENT_TARGET` to rustc's
-//! own minimum for the target, because zig otherwise targets the newest macOS.
+//! distributions; zig's own default for armv7 needs glibc 2.34) and macOS targets without
+//! an SDK: zig brings libSystem, and the Apple frameworks a provider links (Security,
+//! CoreFoundation, …) come from stubs parbuild generates ([`crate::stubs`]) unless the user
+//! has an SDK ([`sdk`]). parbuild sets `MACOSX_DEPLOYMENT_TARGET` (11.0 unless the user
+//! says otherwise), because zig otherwise targets the newest macOS.
 
 use super::{EnvSetting, Invocation, TargetContext, cargo_args};
 use crate::process::Cmd;
@@ -19,14 +21,60 @@ pub fn supports(triple: &str) -> bool {
         || triple.ends_with("-windows-gnu")
 }
 
-/// rustc's own minimum macOS version for a target: what binaries should require unless
-/// the user says otherwise.
-pub fn rustc_min_macos(triple: &str) -> &'static str {
-    if triple.starts_with("aarch64") {
-        "11.0"
-    } else {
-        "10.12"
+/// Where a macOS target's frameworks come from.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SdkSource {
+    /// The user's `SDKROOT`: used as it is.
+    Environment,
+    /// `sdk = "…"` on the target in `par.toml`: parbuild sets `SDKROOT` to it.
+    Manifest,
+    /// No SDK: parbuild generates framework stubs into the invocation's target directory
+    /// and sets `SDKROOT` to them.
+    Stubs,
+}
+
+/// The SDK choice of one macOS target.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Sdk {
+    /// Where it comes from.
+    pub source: SdkSource,
+    /// The SDK directory (`None` for stubs until the invocation's directory is known).
+    pub path: Option<std::path::PathBuf>,
+    /// Why.
+    pub reason: String,
+}
+
+/// The SDK a macOS target links against: the user's `SDKROOT` wins, then `sdk` in
+/// `par.toml`, else generated framework stubs. `None` for other targets.
+pub fn sdk(triple: &str, cx: &TargetContext) -> Option<Sdk> {
+    if !triple.contains("-apple-darwin") {
+        return None;
     }
+    Some(if let Some(root) = cx.env.non_empty("SDKROOT") {
+        Sdk {
+            source: SdkSource::Environment,
+            path: Some(root.into()),
+            reason: "SDKROOT is set: your SDK, no stubs".to_owned(),
+        }
+    } else if let Some(path) = &cx.manifest_sdk {
+        Sdk {
+            source: SdkSource::Manifest,
+            path: Some(path.clone()),
+            reason: "`sdk` in par.toml: that SDK, no stubs".to_owned(),
+        }
+    } else {
+        Sdk {
+            source: SdkSource::Stubs,
+            path: None,
+            reason: "no SDK (SDKROOT unset, no `sdk` in par.toml): parbuild generates stubs of the Apple frameworks the build links, from its dependencies' declarations and parbuild's framework table (not an SDK)".to_owned(),
+        }
+    })
+}
+
+/// Where an invocation's generated framework stubs go.
+pub fn stubs_dir(target_dir: &std::path::Path) -> std::path::PathBuf {
+    target_dir.join("apple-stubs")
 }
 
 /// The triple as cargo-zigbuild takes it: `aarch64-unknown-linux-gnu.2.17` for a glibc floor.
@@ -68,16 +116,29 @@ pub fn target_env(triple: &str, cx: &TargetContext) -> Vec<EnvSetting> {
             "[build] macos-deployment-target in par.toml".to_owned(),
         ),
         None => (
-            rustc_min_macos(triple).to_owned(),
-            "rustc's minimum for this target; zig would otherwise require the newest macOS"
+            crate::manifest::validate::DEFAULT_MACOS_DEPLOYMENT_TARGET.to_owned(),
+            "macOS 11, the first on Apple silicon: one value for both Apple CPUs, so they share one invocation; zig would otherwise require the newest macOS"
                 .to_owned(),
         ),
     };
-    vec![EnvSetting {
+    let mut env = vec![EnvSetting {
         key: "MACOSX_DEPLOYMENT_TARGET".to_owned(),
         value,
         reason,
-    }]
+    }];
+    if let Some(Sdk {
+        source: SdkSource::Manifest,
+        path: Some(path),
+        reason,
+    }) = sdk(triple, cx)
+    {
+        env.push(EnvSetting {
+            key: "SDKROOT".to_owned(),
+            value: path.display().to_string(),
+            reason,
+        });
+    }
+    env
 }
 
 #[cfg(test)]
@@ -105,9 +166,9 @@ mod tests {
     }
 
     #[test]
-    fn macos_floor_is_rustc_minimum_unless_user_set() {
+    fn macos_floor_is_one_for_both_cpus_unless_user_set() {
         let cx = TargetContext::default();
-        assert_eq!(target_env("x86_64-apple-darwin", &cx)[0].value, "10.12");
+        assert_eq!(target_env("x86_64-apple-darwin", &cx)[0].value, "11.0");
         assert_eq!(target_env("aarch64-apple-darwin", &cx)[0].value, "11.0");
         assert!(target_env("aarch64-unknown-linux-gnu", &cx).is_empty());
         let cx = TargetContext {
@@ -115,5 +176,38 @@ mod tests {
             ..TargetContext::default()
         };
         assert!(target_env("x86_64-apple-darwin", &cx).is_empty());
+    }
+
+    #[test]
+    fn sdk_precedence_environment_then_manifest_then_stubs() {
+        let cx = TargetContext::default();
+        assert_eq!(sdk("x86_64-unknown-linux-gnu", &cx), None);
+        let stubs = sdk("aarch64-apple-darwin", &cx).unwrap();
+        assert_eq!((stubs.source, stubs.path), (SdkSource::Stubs, None));
+        let cx = TargetContext {
+            manifest_sdk: Some("/sdks/MacOSX14.sdk".into()),
+            ..TargetContext::default()
+        };
+        let from_manifest = sdk("x86_64-apple-darwin", &cx).unwrap();
+        assert_eq!(from_manifest.source, SdkSource::Manifest);
+        let env = target_env("x86_64-apple-darwin", &cx);
+        assert_eq!(
+            env.iter()
+                .find(|e| e.key == "SDKROOT")
+                .map(|e| e.value.as_str()),
+            Some("/sdks/MacOSX14.sdk")
+        );
+        let cx = TargetContext {
+            env: crate::env::Env::from_vars([("SDKROOT", "/opt/sdk")], "/"),
+            ..cx
+        };
+        let user = sdk("x86_64-apple-darwin", &cx).unwrap();
+        assert_eq!(user.source, SdkSource::Environment);
+        assert!(
+            target_env("x86_64-apple-darwin", &cx)
+                .iter()
+                .all(|e| e.key != "SDKROOT"),
+            "the user's SDKROOT is left alone"
+        );
     }
 }

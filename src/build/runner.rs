@@ -156,23 +156,26 @@ fn run_invocation(
     for (label, _) in &triples {
         ui.waiting(label);
     }
-    // A container's cargo runs outside the jobserver: fetch on the host first, then make
-    // room for it.
-    if let Some(failure) = prepare(inv) {
-        return triples
-            .iter()
-            .map(|(label, triple)| Outcome {
-                label: label.clone(),
-                triple: triple.clone(),
-                backend: inv.backend,
-                status: Status::Failed {
-                    excerpt: failure.clone(),
-                },
-                seconds: 0.0,
-                log: inv.log.clone(),
-            })
-            .collect();
-    }
+    // macOS without an SDK: the framework stubs first. A container's cargo runs outside
+    // the jobserver: fetch on the host first, then make room for it.
+    let notes = match prepare(inv) {
+        Ok(notes) => notes,
+        Err(failure) => {
+            return triples
+                .iter()
+                .map(|(label, triple)| Outcome {
+                    label: label.clone(),
+                    triple: triple.clone(),
+                    backend: inv.backend,
+                    status: Status::Failed {
+                        excerpt: failure.clone(),
+                    },
+                    seconds: 0.0,
+                    log: inv.log.clone(),
+                })
+                .collect();
+        }
+    };
     // Pay cargo's implicit token, or a container's whole share (see the module docs).
     let tokens = acquire_tokens(
         jobserver,
@@ -201,6 +204,9 @@ fn run_invocation(
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     };
     if let Some(f) = lock().log.as_mut() {
+        for note in &notes {
+            let _ = writeln!(f, "parbuild: {note}");
+        }
         let _ = writeln!(f, "$ {}\n", inv.command);
     }
     let artifact = &plan.package.artifact;
@@ -266,6 +272,15 @@ fn run_invocation(
         .into_inner()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
     let excerpt_of = |status_text: &str| {
+        // A link against generated framework stubs that lacked something: say what and how
+        // to fix it, not only the linker's words.
+        if let Some(failure) = inv
+            .stubs
+            .as_ref()
+            .and_then(|_| crate::stubs::diagnose::LinkFailure::from_log(&st.tail))
+        {
+            return failure.message();
+        }
         let errors = error_excerpt(&st.tail);
         if errors.is_empty() {
             format!(
@@ -342,20 +357,40 @@ fn acquire_tokens(jobserver: &jobserver::Client, n: usize) -> Vec<jobserver::Acq
     (0..n).filter_map(|_| jobserver.acquire().ok()).collect()
 }
 
-/// Before a container starts: its directories (bind mounts need them) and its host-side
-/// step (`cargo fetch`). The error text, if either fails.
-fn prepare(inv: &InvocationPlan) -> Option<String> {
-    let c = inv.container.as_ref()?;
+/// Before an invocation starts: the framework stubs of its macOS targets; for a container,
+/// its directories (bind mounts need them) and its host-side step (`cargo fetch`). What was
+/// done, for the log, or the error text.
+fn prepare(inv: &InvocationPlan) -> Result<Vec<String>, String> {
+    let mut notes = Vec::new();
+    if let Some(stubs) = &inv.stubs {
+        notes.push(make_stubs(stubs)?);
+    }
+    let Some(c) = inv.container.as_ref() else {
+        return Ok(notes);
+    };
     for dir in &c.dirs {
-        if let Err(e) = std::fs::create_dir_all(dir) {
-            return Some(format!("cannot create `{}`: {e}", dir.display()));
-        }
+        std::fs::create_dir_all(dir)
+            .map_err(|e| format!("cannot create `{}`: {e}", dir.display()))?;
     }
-    let cmd = c.prepare.as_ref()?;
-    if interrupt::requested() {
-        return None;
+    if let Some(cmd) = c.prepare.as_ref().filter(|_| !interrupt::requested()) {
+        cmd.output_checked().map_err(|e| e.to_string())?;
     }
-    cmd.output_checked().err().map(|e| e.to_string())
+    Ok(notes)
+}
+
+/// Generates the framework stubs of `plan` from the declarations of the packages `cargo
+/// metadata` resolves for its macOS triples.
+fn make_stubs(plan: &crate::plan::StubsPlan) -> Result<String, String> {
+    let json = plan.metadata.read_stdout().map_err(|e| e.to_string())?;
+    let metadata = cargo_metadata::MetadataCommand::parse(&json)
+        .map_err(|e| format!("cannot read the output of `{}`: {e}", plan.metadata))?;
+    let report = crate::stubs::generate(&metadata, &plan.extra, &plan.dir)
+        .map_err(|e| format!("cannot make the framework stubs: {e}"))?;
+    Ok(format!(
+        "framework stubs for {} in {} (not an SDK): {report}",
+        plan.triples.join(", "),
+        plan.dir.display()
+    ))
 }
 
 fn open_log(inv: &InvocationPlan) -> Option<std::fs::File> {

@@ -94,6 +94,29 @@ pub fn run(args: &DoctorArgs, ctx: &Context) -> Result<()> {
     Ok(())
 }
 
+/// Which SDK a macOS target links against, and whether a user's SDK is really there.
+fn sdk_check(target: &str, sdk: &crate::backend::zig::Sdk) -> Check {
+    use crate::backend::zig::SdkSource;
+    let present = match (&sdk.source, &sdk.path) {
+        (SdkSource::Stubs, _) => true,
+        (_, Some(path)) => path.join("System/Library/Frameworks").is_dir(),
+        (_, None) => false,
+    };
+    Check {
+        target: target.to_owned(),
+        item: "macOS SDK".to_owned(),
+        ok: present,
+        detail: if present {
+            super::plan::describe_sdk(sdk)
+        } else {
+            format!(
+                "{} has no System/Library/Frameworks — fix: point it at a macOS SDK, or unset it to link against parbuild's generated framework stubs",
+                super::plan::describe_sdk(sdk)
+            )
+        },
+    }
+}
+
 fn target_checks(plan: &Plan, tools: &Toolbox) -> Vec<Check> {
     let mut checks = Vec::new();
     for t in &plan.targets {
@@ -153,6 +176,9 @@ fn target_checks(plan: &Plan, tools: &Toolbox) -> Vec<Check> {
                     format!("{} with {zig}", p.display())
                 });
                 checks.push(check("cargo-zigbuild + zig", zig_missing, detail));
+                if let Some(sdk) = &t.sdk {
+                    checks.push(sdk_check(&target, sdk));
+                }
             }
             _ => {
                 let linker_missing = t

@@ -72,7 +72,7 @@ pub fn run(args: &InitArgs, ctx: &Context) -> Result<()> {
         });
     }
     ctx.reporter.status(format!(
-        "wrote {} for package `{}` ({}) with targets x86_64-linux, aarch64-linux, armv7-linux, x86_64-macos",
+        "wrote {} for package `{}` ({}) with targets x86_64-linux, aarch64-linux, armv7-linux, x86_64-macos, aarch64-macos",
         path.display(),
         values.package,
         values.artifact
@@ -178,7 +178,13 @@ mod tests {
         let labels: Vec<&str> = m.targets.iter().map(|t| t.label.as_str()).collect();
         assert_eq!(
             labels,
-            ["x86_64-linux", "aarch64-linux", "arm-linux", "x86_64-macos"]
+            [
+                "x86_64-linux",
+                "aarch64-linux",
+                "arm-linux",
+                "x86_64-macos",
+                "aarch64-macos"
+            ]
         );
         assert_eq!(m.output.path, Path::new("/p/build/fakepay-provider.par.gz"));
     }
@@ -197,6 +203,10 @@ mod tests {
         assert_eq!(m.provider.version.as_deref(), Some("0.3.1"));
         assert_eq!(m.targets.len(), 8);
         assert!(m.sign.issuer_public.is_some() && m.build.macos_deployment_target.is_some());
+        assert_eq!(
+            m.macos_stubs.get("Security").map(Vec::as_slice),
+            Some(&["SecSomethingNew".to_owned()][..])
+        );
     }
 
     #[test]

@@ -55,6 +55,22 @@ pub fn load(
     Ok((manifest, plan))
 }
 
+/// One line on a macOS target's SDK: which, and why.
+pub fn describe_sdk(sdk: &crate::backend::zig::Sdk) -> String {
+    use crate::backend::zig::SdkSource;
+    let path = sdk
+        .path
+        .as_ref()
+        .map_or_else(String::new, |p| format!("{} ", p.display()));
+    match sdk.source {
+        SdkSource::Environment => format!("your SDK {path}(SDKROOT)"),
+        SdkSource::Manifest => format!("your SDK {path}(`sdk` in par.toml)"),
+        SdkSource::Stubs => format!(
+            "none: framework stubs generated into {path}(SDKROOT unset, no `sdk` in par.toml; set either to use a real SDK)"
+        ),
+    }
+}
+
 /// The plan as text.
 pub fn render(plan: &Plan) -> String {
     let mut out = String::new();
@@ -103,6 +119,9 @@ pub fn render(plan: &Plan) -> String {
         if let Some(image) = &t.image {
             let _ = writeln!(out, "  image:  {image}");
         }
+        if let Some(sdk) = &t.sdk {
+            let _ = writeln!(out, "  sdk:    {}", describe_sdk(sdk));
+        }
         let _ = writeln!(out, "  output: {}", t.expected_output.display());
         if t.label.as_str() == "arm-linux" && t.triple.starts_with("armv7") {
             let _ = writeln!(
@@ -132,6 +151,15 @@ pub fn render(plan: &Plan) -> String {
         let _ = writeln!(out, "      cd {}", inv.command.cwd().display());
         if let Some(prepare) = inv.container.as_ref().and_then(|c| c.prepare.as_ref()) {
             let _ = writeln!(out, "      {prepare}");
+        }
+        if let Some(stubs) = &inv.stubs {
+            let _ = writeln!(
+                out,
+                "      framework stubs for {} from the declarations of the packages of `{}`, into {}",
+                stubs.triples.join(", "),
+                stubs.metadata,
+                stubs.dir.display()
+            );
         }
         let _ = writeln!(out, "      {}", inv.command);
         if let Some(c) = &inv.container {

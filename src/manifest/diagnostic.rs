@@ -161,6 +161,24 @@ pub enum Problem {
         /// The triple.
         triple: String,
     },
+    /// `sdk` on a target that is not macOS.
+    #[error("`sdk` is a macOS SDK, but `{triple}` is not a macOS target")]
+    SdkNotApple {
+        /// The triple.
+        triple: String,
+    },
+    /// A `[macos-stubs]` key that is no framework name.
+    #[error("`{value}` is not a framework name")]
+    BadFrameworkName {
+        /// The key.
+        value: String,
+    },
+    /// A `[macos-stubs]` symbol that is no C name.
+    #[error("`{value}` is not a C symbol name")]
+    BadStubSymbol {
+        /// The value.
+        value: String,
+    },
     /// A profile name cargo would reject.
     #[error("`{value}` is not a cargo profile name")]
     BadProfile {
@@ -222,6 +240,13 @@ impl Problem {
             ),
             Self::BadVersion { example, .. } => format!("write it like `{example}`"),
             Self::GlibcNotGnu { .. } => "remove `glibc` from this target".to_owned(),
+            Self::SdkNotApple { .. } => "remove `sdk` from this target".to_owned(),
+            Self::BadFrameworkName { .. } => {
+                "keys are framework names as in `-framework NAME`, such as `Security`".to_owned()
+            }
+            Self::BadStubSymbol { .. } => {
+                "write the C name without Mach-O's leading underscore, such as `SecTrustEvaluateWithError`".to_owned()
+            }
             Self::BadProfile { .. } => {
                 "profile names use letters, digits, `-` and `_`, such as `release`".to_owned()
             }

@@ -37,6 +37,8 @@ pub struct Manifest {
     pub sign: SignSettings,
     /// `[output]`.
     pub output: OutputSettings,
+    /// `[macos-stubs]`: framework → extra C symbols its generated stub exports.
+    pub macos_stubs: BTreeMap<String, Vec<String>>,
 }
 
 /// `[provider]`: what goes into the claims, and which cargo artifact is the provider.
@@ -124,6 +126,8 @@ pub struct TargetSpec {
     pub glibc: Option<String>,
     /// Container image (cross/container backends).
     pub image: Option<String>,
+    /// A macOS SDK (absolute) to link against instead of generated framework stubs.
+    pub sdk: Option<PathBuf>,
 }
 
 /// `[build]`.
@@ -141,8 +145,8 @@ pub struct BuildSettings {
     pub no_default_features: bool,
     /// glibc floor for zig's Linux gnu targets; default `2.17`.
     pub glibc: String,
-    /// `MACOSX_DEPLOYMENT_TARGET` for macOS targets unless the user set it; `None`: rustc's
-    /// own minimum for the target.
+    /// `MACOSX_DEPLOYMENT_TARGET` for macOS targets unless the user set it; `None`:
+    /// [`validate::DEFAULT_MACOS_DEPLOYMENT_TARGET`], which serves both Apple CPUs.
     pub macos_deployment_target: Option<String>,
     /// The image of `cross` and `container` targets that name none.
     pub image: Option<String>,

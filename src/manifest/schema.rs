@@ -24,6 +24,9 @@ pub struct ParToml {
     pub sign: Option<SignTable>,
     /// `[output]`.
     pub output: Option<OutputTable>,
+    /// `[macos-stubs]`: framework name → C symbols its stub exports, for symbols
+    /// parbuild's framework table does not place.
+    pub macos_stubs: Option<BTreeMap<Spanned<String>, Vec<Spanned<String>>>>,
 }
 
 /// `[provider]`.
@@ -74,6 +77,8 @@ pub struct TargetTable {
     pub glibc: Option<Spanned<String>>,
     /// Container image (cross, container).
     pub image: Option<Spanned<String>>,
+    /// A macOS SDK directory (macOS targets).
+    pub sdk: Option<Spanned<String>>,
 }
 
 /// `[build]`.

@@ -24,6 +24,11 @@ use crate::target;
 pub const DEFAULT_PROFILE: &str = "release";
 /// `[build] glibc` when not set: the floor zig links Linux gnu targets against.
 pub const DEFAULT_GLIBC: &str = "2.17";
+/// `MACOSX_DEPLOYMENT_TARGET` when neither the user nor `par.toml` sets one: macOS 11.0,
+/// the first release on Apple silicon, so one value serves both Apple CPUs and the two
+/// macOS targets share one cargo invocation (rustc's own minimum would be 10.12 for
+/// x86_64 and 11.0 for aarch64, which would split them).
+pub const DEFAULT_MACOS_DEPLOYMENT_TARGET: &str = "11.0";
 /// The directory of the default `[output] path`, relative to `par.toml`.
 pub const DEFAULT_OUTPUT_DIR: &str = "build";
 
@@ -41,7 +46,10 @@ pub fn validate(text: &str, path: &Path) -> Result<Manifest, ManifestError> {
     let build = cx.build(raw.build.unwrap_or_default())?;
     let sign = cx.sign(raw.sign.unwrap_or_default())?;
     let output = cx.output(raw.output.unwrap_or_default())?;
-    Ok(finish(cx, provider, targets, build, sign, output))
+    let macos_stubs = cx.macos_stubs(raw.macos_stubs.unwrap_or_default())?;
+    let mut manifest = finish(cx, provider, targets, build, sign, output);
+    manifest.macos_stubs = macos_stubs;
+    Ok(manifest)
 }
 
 /// `[build]` checked, nothing defaulted yet.
@@ -101,6 +109,7 @@ fn finish(
             path: output_path,
             compression,
         },
+        macos_stubs: BTreeMap::new(),
     }
 }
 
@@ -316,6 +325,13 @@ impl Cx<'_> {
             }
             Some(g) => Some(self.version("glibc", g, is_glibc_version, "2.17")?),
         };
+        let sdk = match t.sdk {
+            None => None,
+            Some(s) if !triple.contains("-apple-") => {
+                return Err(self.err(s.span(), Problem::SdkNotApple { triple }));
+            }
+            Some(s) => Some(self.path("sdk", s)?),
+        };
         let mut env = BTreeMap::new();
         for (name, value) in t.env.unwrap_or_default() {
             if looks_like_seed(value.get_ref().trim()) {
@@ -339,6 +355,7 @@ impl Cx<'_> {
             rustflags: t.rustflags.unwrap_or_default(),
             glibc,
             image: t.image.map(|i| self.non_empty("image", i)).transpose()?,
+            sdk,
         };
         Ok((spec, label_span))
     }
@@ -505,6 +522,49 @@ impl Cx<'_> {
             ));
         }
         Ok(value.into_inner())
+    }
+
+    /// `[macos-stubs]`: framework names and C symbol names, checked for shape.
+    fn macos_stubs(
+        &self,
+        table: BTreeMap<Spanned<String>, Vec<Spanned<String>>>,
+    ) -> Result<BTreeMap<String, Vec<String>>> {
+        let mut out = BTreeMap::new();
+        for (framework, symbols) in table {
+            let name = framework.get_ref();
+            let ok = name.bytes().next().is_some_and(|b| b.is_ascii_uppercase())
+                && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+            if !ok {
+                return Err(self.err(
+                    framework.span(),
+                    Problem::BadFrameworkName {
+                        value: name.clone(),
+                    },
+                ));
+            }
+            let mut list = Vec::new();
+            for s in symbols {
+                let text = s.get_ref();
+                let ok = !text.is_empty()
+                    && !text.starts_with('_')
+                    && text
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'$');
+                if !ok {
+                    return Err(self.err(
+                        s.span(),
+                        Problem::BadStubSymbol {
+                            value: text.clone(),
+                        },
+                    ));
+                }
+                list.push(s.into_inner());
+            }
+            list.sort();
+            list.dedup();
+            out.insert(framework.into_inner(), list);
+        }
+        Ok(out)
     }
 
     fn output(&self, o: schema::OutputTable) -> Result<Output> {

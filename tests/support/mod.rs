@@ -31,6 +31,8 @@ const CLEARED: &[&str] = &[
     "WASH_KEYS",
     "NO_COLOR",
     "CI",
+    "SDKROOT",
+    "MACOSX_DEPLOYMENT_TARGET",
 ];
 
 /// A temporary project directory and a `parbuild` invocation in it.
