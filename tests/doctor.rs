@@ -19,7 +19,7 @@ fn provider() -> Project {
 }
 
 #[test]
-fn init_then_doctor_finds_everything_for_the_four_targets() {
+fn init_then_doctor_finds_everything_for_the_five_targets() {
     if !requires_tool("cargo-zigbuild") {
         return;
     }
@@ -28,9 +28,22 @@ fn init_then_doctor_finds_everything_for_the_four_targets() {
     let out = p.parbuild(["doctor", "--json"]).success();
     let report = out.json();
     let checks = report["checks"].as_array().unwrap();
-    // rust std + a linker or zig for each of the four targets, then the keys.
-    assert_eq!(checks.len(), 9, "{report:#}");
+    // rust std + a linker or zig for each of the five targets, the SDK of both macOS
+    // targets, then the keys.
+    assert_eq!(checks.len(), 13, "{report:#}");
     assert!(checks.iter().all(|c| c["ok"] == true), "{report:#}");
+    let sdks: Vec<&serde_json::Value> =
+        checks.iter().filter(|c| c["item"] == "macOS SDK").collect();
+    assert_eq!(sdks.len(), 2, "{report:#}");
+    for c in sdks {
+        assert!(
+            c["detail"]
+                .as_str()
+                .unwrap()
+                .contains("none: framework stubs generated into"),
+            "{c}"
+        );
+    }
     let keys = checks.last().unwrap();
     assert!(
         keys["detail"].as_str().unwrap().contains("the first build"),
