@@ -608,16 +608,7 @@ fn stubs_metadata_command(
     if manifest.build.no_default_features {
         cmd = cmd.arg("--no-default-features");
     }
-    for (on, flag) in [
-        (flags.offline, "--offline"),
-        (flags.locked, "--locked"),
-        (flags.frozen, "--frozen"),
-    ] {
-        if on {
-            cmd = cmd.arg(flag);
-        }
-    }
-    cmd
+    cmd.args(flags.args())
 }
 
 fn conflicts(a: &[EnvSetting], b: &[EnvSetting]) -> bool {

@@ -90,6 +90,7 @@ fn init_writes_a_par_toml_that_loads() {
             ),
             ("armv7-linux", "armv7-unknown-linux-gnueabihf", "arm-linux"),
             ("x86_64-macos", "x86_64-apple-darwin", "x86_64-macos"),
+            ("aarch64-macos", "aarch64-apple-darwin", "aarch64-macos"),
         ]
     );
     assert_eq!(m.output.path, p.path("build/fakepay-provider.par.gz"));

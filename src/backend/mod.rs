@@ -33,6 +33,19 @@ pub struct CargoFlags {
     pub frozen: bool,
 }
 
+impl CargoFlags {
+    /// The flags as cargo takes them, for every cargo command parbuild runs.
+    pub fn args(self) -> impl Iterator<Item = &'static str> {
+        [
+            (self.offline, "--offline"),
+            (self.locked, "--locked"),
+            (self.frozen, "--frozen"),
+        ]
+        .into_iter()
+        .filter_map(|(on, flag)| on.then_some(flag))
+    }
+}
+
 /// One target inside an invocation.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct TargetRequest {
@@ -219,15 +232,7 @@ pub fn cargo_args(inv: &Invocation, triple_arg: impl Fn(&TargetRequest) -> Strin
     if let Some(jobs) = inv.jobs {
         args.extend(["-j".to_owned(), jobs.to_string()]);
     }
-    for (on, flag) in [
-        (inv.flags.offline, "--offline"),
-        (inv.flags.locked, "--locked"),
-        (inv.flags.frozen, "--frozen"),
-    ] {
-        if on {
-            args.push(flag.to_owned());
-        }
-    }
+    args.extend(inv.flags.args().map(str::to_owned));
     args
 }
 

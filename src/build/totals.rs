@@ -19,7 +19,7 @@ pub fn crate_count(
     flags: CargoFlags,
 ) -> Option<u64> {
     let dir = manifest_path.parent()?;
-    let mut cmd = Cmd::new("cargo", dir)
+    let cmd = Cmd::new("cargo", dir)
         .args([
             "metadata",
             "--format-version",
@@ -28,16 +28,8 @@ pub fn crate_count(
             triple,
             "--manifest-path",
         ])
-        .arg(manifest_path);
-    for (on, flag) in [
-        (flags.offline, "--offline"),
-        (flags.locked, "--locked"),
-        (flags.frozen, "--frozen"),
-    ] {
-        if on {
-            cmd = cmd.arg(flag);
-        }
-    }
+        .arg(manifest_path)
+        .args(flags.args());
     let out = cmd.output_checked().ok()?;
     let metadata: Metadata = serde_json::from_slice(&out.stdout).ok()?;
     count(&metadata, package)
