@@ -592,6 +592,24 @@ impl Collector {
 pub(crate) mod tests {
     use super::*;
 
+    /// `rounds` copies of `good`, each with `bytes` random bytes overwritten past its magic
+    /// (xorshift from `seed`, so every run damages the same way).
+    pub(crate) fn damaged(good: &[u8], mut seed: u64, rounds: usize, bytes: usize) -> Vec<Vec<u8>> {
+        (0..rounds)
+            .map(|_| {
+                let mut bad = good.to_vec();
+                for _ in 0..bytes {
+                    seed ^= seed << 13;
+                    seed ^= seed >> 7;
+                    seed ^= seed << 17;
+                    let at = 4 + usize::try_from(seed % (bad.len() as u64 - 4)).unwrap_or(0);
+                    bad[at] = seed.to_be_bytes()[2];
+                }
+                bad
+            })
+            .collect()
+    }
+
     /// A minimal ELF header for `machine`.
     pub(crate) fn elf(machine: u16, is64: bool) -> Vec<u8> {
         let mut h = vec![0u8; 64];

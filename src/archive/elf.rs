@@ -824,16 +824,7 @@ pub(crate) mod tests {
             );
         }
         // Random damage anywhere: never a panic.
-        let mut seed = 0x2545_f491_4f6c_dd1d_u64;
-        for _ in 0..300 {
-            let mut bad = good.clone();
-            for _ in 0..6 {
-                seed ^= seed << 13;
-                seed ^= seed >> 7;
-                seed ^= seed << 17;
-                let at = 4 + (seed as usize) % (bad.len() - 4);
-                bad[at] = (seed >> 40) as u8;
-            }
+        for bad in crate::archive::binary::tests::damaged(&good, 0x2545_f491_4f6c_dd1d, 300, 6) {
             if let Ok(LoadInfo::Elf(e)) = collect(&bad, 777) {
                 let _ = e.problems("x.bin", Some("2.17"));
                 let _ = e.summary("x.bin");

@@ -933,16 +933,7 @@ pub(crate) mod tests {
         let err = collect(&bad, 4096).unwrap_err();
         assert!(err.contains("corrupt"), "{err}");
         // Random bytes after a valid magic.
-        let mut seed = 0x9e37_79b9_7f4a_7c15_u64;
-        for _ in 0..200 {
-            let mut bad = good.clone();
-            for _ in 0..8 {
-                seed ^= seed << 13;
-                seed ^= seed >> 7;
-                seed ^= seed << 17;
-                let at = 4 + (seed as usize) % (bad.len() - 4);
-                bad[at] = (seed >> 40) as u8;
-            }
+        for bad in crate::archive::binary::tests::damaged(&good, 0x9e37_79b9_7f4a_7c15, 200, 8) {
             if let Ok(LoadInfo::MachO(m)) = collect(&bad, 333) {
                 let _ = m.problems(
                     "x.bin",
