@@ -26,6 +26,16 @@ fn project(extra_par: &str) -> Project {
     p
 }
 
+/// The `argv` of a command in a JSON plan.
+fn argv(command: &serde_json::Value) -> Vec<&str> {
+    command["argv"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a.as_str().unwrap())
+        .collect()
+}
+
 /// The plan as JSON with this machine's paths replaced by placeholders.
 fn plan_json(p: &Project, run: support::Run) -> String {
     let out = run.success();
@@ -102,12 +112,7 @@ fn both_apple_cpus_share_one_invocation_with_generated_framework_stubs() {
         stubs["triples"],
         serde_json::json!(["x86_64-apple-darwin", "aarch64-apple-darwin"])
     );
-    let argv: Vec<&str> = stubs["metadata"]["argv"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|a| a.as_str().unwrap())
-        .collect();
+    let argv = argv(&stubs["metadata"]);
     assert!(
         argv.windows(2)
             .any(|w| w == ["--filter-platform", "aarch64-apple-darwin"]),
@@ -402,12 +407,7 @@ fn cargo_target_dir_and_custom_profiles_are_honoured() {
             .to_str()
             .unwrap()
     );
-    let argv: Vec<&str> = plan["invocations"][0]["command"]["argv"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|a| a.as_str().unwrap())
-        .collect();
+    let argv = argv(&plan["invocations"][0]["command"]);
     assert!(
         argv.windows(2).any(|w| w == ["--profile", "dist"]),
         "{argv:?}"

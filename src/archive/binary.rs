@@ -592,6 +592,15 @@ impl Collector {
 pub(crate) mod tests {
     use super::*;
 
+    /// The load facts of `bytes`, fed to a [`Collector`] in chunks of `chunk` bytes.
+    pub(crate) fn collect(bytes: &[u8], chunk: usize) -> Result<LoadInfo, String> {
+        let mut c = Collector::new(bytes.len() as u64);
+        for piece in bytes.chunks(chunk.max(1)) {
+            c.feed(piece);
+        }
+        c.finish()
+    }
+
     /// `rounds` copies of `good`, each with `bytes` random bytes overwritten past its magic
     /// (xorshift from `seed`, so every run damages the same way).
     pub(crate) fn damaged(good: &[u8], mut seed: u64, rounds: usize, bytes: usize) -> Vec<Vec<u8>> {

@@ -429,7 +429,7 @@ impl ElfLoads {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::archive::binary::{Collector, LoadInfo};
+    use crate::archive::binary::LoadInfo;
 
     /// A little-endian ELF with program headers, a dynamic section and a verneed, laid out
     /// like GNU ld's: headers, `.interp`, `.dynstr`, `.gnu.version_r` in the first
@@ -624,13 +624,7 @@ pub(crate) mod tests {
         }
     }
 
-    pub(crate) fn collect(bytes: &[u8], chunk: usize) -> Result<LoadInfo, String> {
-        let mut c = Collector::new(bytes.len() as u64);
-        for piece in bytes.chunks(chunk.max(1)) {
-            c.feed(piece);
-        }
-        c.finish()
-    }
+    use crate::archive::binary::tests::collect;
 
     fn loads(bytes: &[u8]) -> ElfLoads {
         match collect(bytes, 4096) {

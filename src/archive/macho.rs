@@ -436,7 +436,7 @@ impl MachoLoads {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::archive::binary::{Collector, LoadInfo};
+    use crate::archive::binary::LoadInfo;
 
     /// A thin 64-bit Mach-O built from load commands and imports, for tests.
     #[derive(Debug, Clone)]
@@ -626,14 +626,7 @@ pub(crate) mod tests {
         }
     }
 
-    /// The load facts of `bytes`, fed in chunks of `chunk` bytes.
-    pub(crate) fn collect(bytes: &[u8], chunk: usize) -> Result<LoadInfo, String> {
-        let mut c = Collector::new(bytes.len() as u64);
-        for piece in bytes.chunks(chunk.max(1)) {
-            c.feed(piece);
-        }
-        c.finish()
-    }
+    use crate::archive::binary::tests::collect;
 
     fn loads(b: &Builder) -> MachoLoads {
         match collect(&b.build(), 4096) {
