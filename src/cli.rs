@@ -24,8 +24,12 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
         parbuild                            build every target in parallel, sign, pack, verify\n  \
         parbuild build --target aarch64-linux -j 4\n  \
         parbuild verify build/x.par.gz --issuer ADIEV...\n  \
-        parbuild pack --name N --vendor V --target x86_64-linux=target/release/my-provider\n\n\
-        Exit codes: 0 ok, 1 failed, 2 bad input, 3 missing tool, 130 interrupted."
+        parbuild pack --name N --vendor V --target x86_64-linux=target/release/my-provider\n  \
+        parbuild build --push ghcr.io/acme/my-provider:1.0.0\n  \
+        parbuild pull ghcr.io/acme/my-provider:1.0.0 -o my-provider.par.gz\n\n\
+        Exit codes: 0 ok, 1 failed, 2 bad input, 3 missing tool, 4 registry unreachable or\n\
+        refused the request, 5 registry credentials rejected, 6 tag holds another archive,\n\
+        130 interrupted."
 )]
 pub struct Cli {
     #[command(flatten)]
@@ -100,6 +104,11 @@ pub enum Command {
     /// Write a CI workflow that builds this provider with parbuild.
     #[command(subcommand)]
     Ci(CiCommand),
+    /// Upload an archive to an OCI registry as `wash push` does (wash's media types), and
+    /// print the reference with its digest.
+    Push(PushArgs),
+    /// Download an archive from an OCI registry, verify it strictly, and write it.
+    Pull(PullArgs),
 }
 
 /// Options shared by `build` and `plan`: which targets, how.
@@ -184,6 +193,102 @@ pub struct BuildArgs {
     /// `<target-dir>/parbuild/timings.html`.
     #[arg(long)]
     pub timings: bool,
+
+    /// After writing and verifying the archive, push it to REF (`registry/repository:tag`);
+    /// without REF, to `[publish]` in par.toml (every tag it lists, default the version).
+    #[arg(long, value_name = "REF", num_args = 0..=1, default_missing_value = "", conflicts_with = "part_out")]
+    pub push: Option<String>,
+
+    #[command(flatten)]
+    pub publish: PublishArgs,
+}
+
+/// How to talk to an OCI registry (`push`, `pull`, and `inspect`/`verify` of a reference).
+#[derive(Debug, Args, Clone, Default)]
+pub struct RegistryArgs {
+    /// The registry speaks plain HTTP (a local registry; never a public one).
+    #[arg(long)]
+    pub insecure: bool,
+
+    /// Trust this PEM certificate (a private registry's CA) besides the system's roots;
+    /// `SSL_CERT_FILE` works too.
+    #[arg(long, value_name = "FILE")]
+    pub ca_file: Option<PathBuf>,
+
+    /// Registry user name (default: `$WASH_REG_USER`, else docker's or podman's stored
+    /// credentials for the registry).
+    #[arg(short = 'u', long, value_name = "USER")]
+    pub user: Option<String>,
+
+    /// Read the password (or token) from stdin; else `$WASH_REG_PASSWORD`. Never on argv.
+    #[arg(long)]
+    pub password_stdin: bool,
+}
+
+/// What may be overwritten by a push.
+#[derive(Debug, Args, Clone, Default)]
+pub struct PublishArgs {
+    /// Allow the tag `latest` (refused by default, as wash does: tags should be versions).
+    #[arg(long)]
+    pub allow_latest: bool,
+
+    /// Move a tag that already holds a different archive.
+    #[arg(long = "force-tag")]
+    pub force_tag: bool,
+
+    #[command(flatten)]
+    pub registry: RegistryArgs,
+}
+
+/// `parbuild push`.
+#[derive(Debug, Args, Clone)]
+pub struct PushArgs {
+    /// The archive to upload (it is verified first: a broken archive is never pushed).
+    #[arg(value_name = "ARCHIVE")]
+    pub archive: PathBuf,
+
+    /// Where: `registry/repository:tag` (default: `[publish]` in par.toml, every tag).
+    #[arg(value_name = "REF")]
+    pub reference: Option<String>,
+
+    #[command(flatten)]
+    pub publish: PublishArgs,
+
+    /// Print the result as JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `parbuild pull`.
+#[derive(Debug, Args, Clone)]
+pub struct PullArgs {
+    /// `registry/repository:tag` or `registry/repository@sha256:…`.
+    #[arg(value_name = "REF")]
+    pub reference: String,
+
+    /// Write the archive here (default: `<repository name>.par.gz` in the current
+    /// directory). Written only once it has verified.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+
+    /// Require this issuer (account public key, `A…`).
+    #[arg(long, value_name = "PUBKEY")]
+    pub issuer: Option<String>,
+
+    /// Require this subject (service public key, `V…`).
+    #[arg(long, value_name = "PUBKEY")]
+    pub subject: Option<String>,
+
+    /// Refuse an archive larger than this many bytes, compressed or not.
+    #[arg(long, value_name = "BYTES", default_value_t = DEFAULT_MAX_UNPACKED)]
+    pub max_unpacked: u64,
+
+    #[command(flatten)]
+    pub registry: RegistryArgs,
+
+    /// Print the result as JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `parbuild plan`.
@@ -295,8 +400,12 @@ pub struct PackArgs {
 /// `parbuild inspect`.
 #[derive(Debug, Args, Clone)]
 pub struct InspectArgs {
-    /// The archive (`.par.gz`, `.par` or `.par.zst`).
+    /// The archive (`.par.gz`, `.par` or `.par.zst`), or an OCI reference
+    /// (`registry/repository:tag`) to pull it from.
     pub file: PathBuf,
+
+    #[command(flatten)]
+    pub registry: RegistryArgs,
 
     /// Print JSON on stdout.
     #[arg(long)]
@@ -313,8 +422,11 @@ pub const DEFAULT_MAX_UNPACKED: u64 = 8 << 30;
 /// `parbuild verify`.
 #[derive(Debug, Args, Clone)]
 pub struct VerifyArgs {
-    /// The archive.
+    /// The archive, or an OCI reference (`registry/repository:tag`) to pull it from.
     pub file: PathBuf,
+
+    #[command(flatten)]
+    pub registry: RegistryArgs,
 
     /// Require this issuer (account public key, `A…`).
     #[arg(long, value_name = "PUBKEY")]
@@ -414,6 +526,11 @@ pub struct InitArgs {
     /// Overwrite an existing `par.toml`.
     #[arg(long)]
     pub force: bool,
+
+    /// Start from wash's project file (`wasmcloud.toml`) or a Makefile that includes
+    /// wasmCloud's `provider.mk` (default: whichever is beside `par.toml`).
+    #[arg(long, value_name = "FILE")]
+    pub from: Option<PathBuf>,
 }
 
 /// `parbuild assemble`.
@@ -449,6 +566,21 @@ pub struct AssembleArgs {
 pub enum CiCommand {
     /// Write `.github/workflows/par.yml` (beside `par.toml`) for GitHub Actions.
     Github(CiGithubArgs),
+    /// Write `.gitlab-ci.yml` (beside `par.toml`) for GitLab CI.
+    Gitlab(CiGitlabArgs),
+}
+
+/// `parbuild ci gitlab`.
+#[derive(Debug, Args, Clone)]
+pub struct CiGitlabArgs {
+    /// One build job per target writing parts, then one assemble job that alone holds
+    /// the signing and registry secrets (default: one job builds everything).
+    #[arg(long)]
+    pub split: bool,
+
+    /// Overwrite an existing `.gitlab-ci.yml`.
+    #[arg(long)]
+    pub force: bool,
 }
 
 /// `parbuild ci github`.

@@ -13,6 +13,12 @@ pub mod code {
     pub const INPUT: u8 = 2;
     /// A tool the work needs is missing (`parbuild doctor` says how to get it).
     pub const MISSING_TOOL: u8 = 3;
+    /// A registry could not be reached or refused the request (`push`, `pull`).
+    pub const REGISTRY: u8 = 4;
+    /// A registry rejected the credentials.
+    pub const AUTH: u8 = 5;
+    /// The tag already holds another archive (`push` without `--force-tag`).
+    pub const CONFLICT: u8 = 6;
     /// Interrupted by Ctrl-C or SIGTERM.
     pub const INTERRUPTED: u8 = 130;
 }
@@ -44,6 +50,9 @@ pub enum Error {
     /// Reading, writing or checking parts (`build --part-out`, `assemble`).
     #[error(transparent)]
     Part(#[from] crate::part::PartError),
+    /// Talking to an OCI registry.
+    #[error(transparent)]
+    Registry(#[from] crate::registry::RegistryError),
     /// Bad input that no module owns (flag combinations, paths).
     #[error("{message}")]
     Input {
@@ -99,6 +108,7 @@ impl Error {
             Self::Build(e) => e.exit_code(),
             Self::Plan(e) => e.exit_code(),
             Self::Part(e) => e.exit_code(),
+            Self::Registry(e) => e.exit_code(),
             Self::Input { .. } => code::INPUT,
             Self::Io { .. } | Self::Failed { .. } | Self::Internal { .. } => code::FAILED,
             Self::Interrupted => code::INTERRUPTED,
@@ -116,6 +126,7 @@ impl Error {
             Self::Build(e) => e.hint(),
             Self::Plan(e) => e.hint(),
             Self::Part(e) => e.hint(),
+            Self::Registry(e) => e.hint(),
             Self::Input { hint, .. } => hint.clone(),
             _ => None,
         }

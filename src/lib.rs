@@ -22,6 +22,7 @@ pub mod part;
 pub mod plan;
 pub mod process;
 pub mod progress;
+pub mod registry;
 pub mod stubs;
 pub mod target;
 pub mod tools;

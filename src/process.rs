@@ -185,9 +185,18 @@ impl Cmd {
     /// Runs to completion with stdout and stderr captured; a non-zero exit is an error
     /// carrying the tail of stderr.
     pub fn output_checked(&self) -> Result<Output, ProcessError> {
-        let output = self
-            .expression()
-            .stdin_null()
+        self.output_with_stdin(None)
+    }
+
+    /// [`Self::output_checked`] with `input` on stdin (e.g. a docker credential helper's
+    /// server name). Its stdout may hold a secret: errors carry only stderr.
+    pub fn output_with_stdin(&self, input: Option<&[u8]>) -> Result<Output, ProcessError> {
+        let expr = self.expression();
+        let expr = match input {
+            Some(bytes) => expr.stdin_bytes(bytes.to_vec()),
+            None => expr.stdin_null(),
+        };
+        let output = expr
             .stdout_capture()
             .stderr_capture()
             .run()

@@ -26,6 +26,16 @@ pub fn run(args: &BuildArgs, ctx: &Context) -> Result<()> {
         }
         .into());
     }
+    // Where `--push` goes, checked before minutes of compiling (no `[publish]`, `latest`).
+    let push_refs = match &args.push {
+        Some(reference) => Some(super::publish::references(
+            Some(reference.as_str()),
+            &manifest.publish,
+            Some(plan.version.as_str()),
+            args.publish.allow_latest,
+        )?),
+        None => None,
+    };
     let keys = crate::keystore::KeyOptions::new(&args.keys, Some(&manifest.sign));
     // Fail on keys before spending minutes on compilers (e.g. CI without keys). Parts are
     // unsigned: with `--part-out` no key is read or generated.
@@ -101,15 +111,38 @@ pub fn run(args: &BuildArgs, ctx: &Context) -> Result<()> {
     };
     // A build that changed nothing leaves the archive as it is (bytes and mtime).
     let summary = pack_unless_current(ctx, &request)?;
+    if !args.json {
+        ctx.reporter
+            .out(super::pack::describe(&summary, failed > 0));
+    }
+    let pushed = match &push_refs {
+        Some(_) if failed > 0 => {
+            return Err(crate::error::Error::Failed {
+                message: format!(
+                    "not pushing a partial archive ({failed} of {} targets missing); it is at `{}`",
+                    outcomes.len(),
+                    request.output.display()
+                ),
+            });
+        }
+        Some(refs) => Some(super::publish::push_file(
+            &request.output,
+            refs,
+            &args.publish,
+            &manifest.publish,
+            ctx,
+        )?),
+        None => None,
+    };
     if args.json {
         ctx.reporter.json(&serde_json::json!({
             "archive": summary,
             "partial": failed > 0,
             "targets": outcomes,
+            "pushed": pushed,
         }));
-    } else {
-        ctx.reporter
-            .out(super::pack::describe(&summary, failed > 0));
+    } else if let Some(pushed) = &pushed {
+        super::publish::report_pushed(pushed, ctx);
     }
     if failed > 0 {
         ctx.reporter.warn(format!(

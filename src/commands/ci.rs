@@ -28,6 +28,8 @@ const MACOS_RUNNER: &str = "macos-latest";
 pub fn run(cmd: &CiCommand, ctx: &Context) -> Result<()> {
     match cmd {
         CiCommand::Github(args) => github(args, ctx),
+        // Placeholder until the gitlab generator lands (being written in parallel).
+        CiCommand::Gitlab(_) => Err(Error::input("`parbuild ci gitlab` is not built yet", None)),
     }
 }
 

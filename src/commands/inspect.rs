@@ -12,7 +12,8 @@ use super::Context;
 
 /// Runs `parbuild inspect`.
 pub fn run(args: &InspectArgs, ctx: &Context) -> Result<()> {
-    let path = ctx.path(&args.file);
+    let fetched = super::publish::fetch(&args.file, &args.registry, args.max_unpacked, ctx)?;
+    let path = fetched.path.clone();
     let i = archive::read_file(
         &path,
         &ReadOptions {
@@ -20,8 +21,17 @@ pub fn run(args: &InspectArgs, ctx: &Context) -> Result<()> {
         },
     )?;
     if args.json {
-        ctx.reporter.json(&json(&i));
+        let mut value = json(&i);
+        if let (Some(p), Some(map)) = (&fetched.pulled, value.as_object_mut()) {
+            map.insert("reference".into(), serde_json::json!(p.reference));
+            map.insert("digest".into(), serde_json::json!(p.digest));
+            map.insert("annotations".into(), serde_json::json!(p.annotations));
+        }
+        ctx.reporter.json(&value);
     } else {
+        if let Some(p) = &fetched.pulled {
+            ctx.reporter.out(format!("{} ({})", p.reference, p.pinned));
+        }
         ctx.reporter.out(text(&i).trim_end());
     }
     Ok(())

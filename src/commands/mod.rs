@@ -11,6 +11,9 @@ pub mod keys;
 pub mod pack;
 pub mod parts;
 pub mod plan;
+pub mod publish;
+pub mod pull;
+pub mod push;
 pub mod verify;
 
 use crate::cli::{Cli, Command, GlobalArgs};
@@ -89,5 +92,7 @@ pub fn dispatch(cli: Cli, env: Env, reporter: &Reporter) -> Result<()> {
         Some(Command::Init(args)) => init::run(&args, &ctx),
         Some(Command::Assemble(args)) => assemble::run(&args, &ctx),
         Some(Command::Ci(cmd)) => ci::run(&cmd, &ctx),
+        Some(Command::Push(args)) => push::run(&args, &ctx),
+        Some(Command::Pull(args)) => pull::run(&args, &ctx),
     }
 }

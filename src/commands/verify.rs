@@ -9,7 +9,13 @@ use super::Context;
 
 /// Runs `parbuild verify`.
 pub fn run(args: &VerifyArgs, ctx: &Context) -> Result<()> {
-    let path = ctx.path(&args.file);
+    let fetched = super::publish::fetch(&args.file, &args.registry, args.max_unpacked, ctx)?;
+    let path = fetched.path.clone();
+    // What the user named: the reference, or the file.
+    let shown = match &fetched.pulled {
+        Some(p) => format!("{} ({})", p.reference, p.digest),
+        None => path.display().to_string(),
+    };
     let opts = VerifyOptions {
         max_unpacked: args.max_unpacked,
         issuer: args.issuer.clone(),
@@ -23,7 +29,8 @@ pub fn run(args: &VerifyArgs, ctx: &Context) -> Result<()> {
     let report = archive::verify_file(&path, &opts)?;
     if args.json {
         ctx.reporter.json(&serde_json::json!({
-            "file": path,
+            "file": fetched.pulled.as_ref().map_or_else(|| path.display().to_string(), |p| p.reference.clone()),
+            "digest": fetched.pulled.as_ref().map(|p| &p.digest),
             "ok": report.ok(),
             "compression": report.compression,
             "checks": report.checks,
@@ -44,16 +51,14 @@ pub fn run(args: &VerifyArgs, ctx: &Context) -> Result<()> {
     let failed = report.failed_names();
     if failed.is_empty() {
         ctx.reporter.status(format!(
-            "`{}` is sound: {} checks passed",
-            path.display(),
+            "`{shown}` is sound: {} checks passed",
             report.checks.len()
         ));
         Ok(())
     } else {
         Err(Error::Failed {
             message: format!(
-                "`{}` failed {} check(s): {}",
-                path.display(),
+                "`{shown}` failed {} check(s): {}",
                 failed.len(),
                 failed.join(", ")
             ),

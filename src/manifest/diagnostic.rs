@@ -111,6 +111,16 @@ pub enum Problem {
         /// The value.
         value: String,
     },
+    /// A `[publish]` value the OCI reference grammar refuses.
+    #[error("`{key} = \"{value}\"` is not valid in an OCI reference")]
+    BadPublish {
+        /// The key.
+        key: String,
+        /// The value.
+        value: String,
+        /// The rule, as the hint.
+        reason: String,
+    },
     /// A seed written into the file.
     #[error("`{key}` holds a seed: secret keys never belong in `par.toml`")]
     LiteralSeed {
@@ -225,6 +235,7 @@ impl Problem {
                 "expected `gzip` (what wasmCloud hosts load), `none` or `zstd` (parbuild only)".to_owned()
             }
             Self::BadArtifact { .. } => "expected `cdylib`, `bin` or `bin:NAME`".to_owned(),
+            Self::BadPublish { reason, .. } => reason.clone(),
             Self::LiteralSeed { .. } => {
                 "move the seed to a file (mode 0600) and write its path here, or to an environment variable and write `\"$NAME\"`; then treat this seed as leaked and replace it"
                     .to_owned()

@@ -38,6 +38,8 @@ pub struct Manifest {
     /// `[output]`.
     pub output: OutputSettings,
     /// `[macos-stubs]`: framework → extra C symbols its generated stub exports.
+    /// `[publish]`.
+    pub publish: PublishSettings,
     pub macos_stubs: BTreeMap<String, Vec<String>>,
 }
 
@@ -182,6 +184,21 @@ pub struct OutputSettings {
     pub path: PathBuf,
     /// Compression.
     pub compression: Compression,
+}
+
+/// `[publish]`: where `parbuild build --push` (with no reference) uploads the archive.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct PublishSettings {
+    /// `host[:port]`, e.g. `ghcr.io` or `localhost:5000`.
+    pub registry: Option<String>,
+    /// The repository, e.g. `acme/fakepay`.
+    pub repository: Option<String>,
+    /// Tags; empty means the provider version.
+    pub tags: Vec<String>,
+    /// The registry speaks plain HTTP.
+    pub insecure: bool,
+    /// A wash registry credentials file (JSON: registry → username/password/token).
+    pub credentials: Option<PathBuf>,
 }
 
 /// Reads and checks `par.toml` at `path`.

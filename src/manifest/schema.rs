@@ -24,6 +24,8 @@ pub struct ParToml {
     pub sign: Option<SignTable>,
     /// `[output]`.
     pub output: Option<OutputTable>,
+    /// `[publish]`: where `build --push` uploads the archive.
+    pub publish: Option<PublishTable>,
     /// `[macos-stubs]`: framework name → C symbols its stub exports, for symbols
     /// parbuild's framework table does not place.
     pub macos_stubs: Option<BTreeMap<Spanned<String>, Vec<Spanned<String>>>>,
@@ -115,6 +117,22 @@ pub struct SignTable {
     pub issuer_public: Option<Spanned<String>>,
     /// Pinned service public key.
     pub subject_public: Option<Spanned<String>>,
+}
+
+/// `[publish]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct PublishTable {
+    /// `host[:port]` of the registry.
+    pub registry: Option<Spanned<String>>,
+    /// The repository inside it, e.g. `acme/fakepay`.
+    pub repository: Option<Spanned<String>>,
+    /// Tags to push (default: the provider version).
+    pub tags: Option<Vec<Spanned<String>>>,
+    /// Plain HTTP.
+    pub insecure: Option<bool>,
+    /// A wash registry credentials file.
+    pub credentials: Option<Spanned<String>>,
 }
 
 /// `[output]`.

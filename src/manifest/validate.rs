@@ -15,7 +15,7 @@ use super::diagnostic::{Location, Problem, looks_like_seed};
 use super::schema::{self, ParToml};
 use super::{
     ArtifactSelector, BackendKind, BuildSettings, KeyRef, Manifest, ManifestError, OutputSettings,
-    Provider, SignSettings, TargetSpec,
+    Provider, PublishSettings, SignSettings, TargetSpec,
 };
 use crate::archive::{Compression, Label};
 use crate::target;
@@ -47,8 +47,10 @@ pub fn validate(text: &str, path: &Path) -> Result<Manifest, ManifestError> {
     let sign = cx.sign(raw.sign.unwrap_or_default())?;
     let output = cx.output(raw.output.unwrap_or_default())?;
     let macos_stubs = cx.macos_stubs(raw.macos_stubs.unwrap_or_default())?;
+    let publish = cx.publish(raw.publish.unwrap_or_default())?;
     let mut manifest = finish(cx, provider, targets, build, sign, output);
     manifest.macos_stubs = macos_stubs;
+    manifest.publish = publish;
     Ok(manifest)
 }
 
@@ -110,6 +112,7 @@ fn finish(
             compression,
         },
         macos_stubs: BTreeMap::new(),
+        publish: PublishSettings::default(),
     }
 }
 
@@ -567,6 +570,78 @@ impl Cx<'_> {
         Ok(out)
     }
 
+    /// `[publish]`: each part checked by the OCI reference grammar, as the registry will.
+    fn publish(&self, p: schema::PublishTable) -> Result<PublishSettings> {
+        let bad = |value: &Spanned<String>, key: &str, reason: &str| {
+            self.err(
+                value.span(),
+                Problem::BadPublish {
+                    key: key.to_owned(),
+                    value: value.get_ref().clone(),
+                    reason: reason.to_owned(),
+                },
+            )
+        };
+        let registry = match p.registry {
+            None => None,
+            Some(r) => {
+                let text = r.get_ref().trim();
+                if text.contains("://") {
+                    return Err(bad(
+                        &r,
+                        "registry",
+                        "write the host alone, without a scheme (`--insecure` or `insecure = true` selects plain HTTP)",
+                    ));
+                }
+                if text.is_empty() || text.contains('/') || !reference_parses(text, "x", "t") {
+                    return Err(bad(
+                        &r,
+                        "registry",
+                        "a registry is `host` or `host:port`, e.g. `ghcr.io` or `localhost:5000`",
+                    ));
+                }
+                Some(text.to_owned())
+            }
+        };
+        let repository = match p.repository {
+            None => None,
+            Some(r) => {
+                let text = r.get_ref().trim();
+                if text.is_empty() || !reference_parses("localhost:5000", text, "t") {
+                    return Err(bad(
+                        &r,
+                        "repository",
+                        "a repository is lowercase path components such as `acme/fakepay`",
+                    ));
+                }
+                Some(text.to_owned())
+            }
+        };
+        let mut tags = Vec::new();
+        for t in p.tags.unwrap_or_default() {
+            let text = t.get_ref().trim();
+            if text.is_empty() || text.len() > 128 || !reference_parses("localhost:5000", "x", text)
+            {
+                return Err(bad(
+                    &t,
+                    "tags",
+                    "a tag is up to 128 letters, digits, `_`, `.` and `-`, not starting with `.` or `-`",
+                ));
+            }
+            tags.push(text.to_owned());
+        }
+        Ok(PublishSettings {
+            registry,
+            repository,
+            tags,
+            insecure: p.insecure.unwrap_or(false),
+            credentials: p
+                .credentials
+                .map(|c| self.path("credentials", c))
+                .transpose()?,
+        })
+    }
+
     fn output(&self, o: schema::OutputTable) -> Result<Output> {
         let compression = match o.compression {
             None => None,
@@ -634,4 +709,12 @@ fn is_macos_version(text: &str) -> bool {
 
 fn is_number(text: &str) -> bool {
     !text.is_empty() && text.len() <= 4 && text.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// True when `registry/repository:tag` is a valid OCI reference (the distribution grammar
+/// as oci-client implements it: the same check the push will face).
+fn reference_parses(registry: &str, repository: &str, tag: &str) -> bool {
+    format!("{registry}/{repository}:{tag}")
+        .parse::<oci_client::Reference>()
+        .is_ok_and(|r| r.registry() == registry && r.repository() == repository)
 }

@@ -33,6 +33,12 @@ const CLEARED: &[&str] = &[
     "CI",
     "SDKROOT",
     "MACOSX_DEPLOYMENT_TARGET",
+    "WASH_REG_USER",
+    "WASH_REG_PASSWORD",
+    "DOCKER_CONFIG",
+    "REGISTRY_AUTH_FILE",
+    "XDG_RUNTIME_DIR",
+    "SSL_CERT_FILE",
 ];
 
 /// A temporary project directory and a `parbuild` invocation in it.
@@ -95,7 +101,11 @@ impl Project {
         // The tools scripts/setup installed live under the real home: keep using them.
         cmd.env("PARBUILD_TOOLS_DIR", real_tools_dir());
         cmd.args(args.into_iter().map(Into::into));
-        Run { cmd, ran: false }
+        Run {
+            cmd,
+            ran: false,
+            stdin: None,
+        }
     }
 }
 
@@ -126,7 +136,11 @@ impl Project {
             };
         }
         run.ran = true;
-        Run { cmd, ran: false }
+        Run {
+            cmd,
+            ran: false,
+            stdin: None,
+        }
     }
 }
 
@@ -135,6 +149,7 @@ impl Project {
 pub struct Run {
     cmd: Command,
     ran: bool,
+    stdin: Option<Vec<u8>>,
 }
 
 /// What a run produced.
@@ -175,6 +190,12 @@ impl Run {
         self
     }
 
+    /// Feeds `bytes` to its stdin (e.g. `--password-stdin`).
+    pub fn stdin(mut self, bytes: impl Into<Vec<u8>>) -> Self {
+        self.stdin = Some(bytes.into());
+        self
+    }
+
     /// Runs and returns the outcome whatever the status.
     pub fn output(mut self) -> Outcome {
         self.ran = true;
@@ -182,7 +203,21 @@ impl Run {
             status,
             stdout,
             stderr,
-        } = self.cmd.output().expect("spawn parbuild");
+        } = match self.stdin.take() {
+            None => self.cmd.output().expect("spawn parbuild"),
+            Some(bytes) => {
+                use std::io::Write as _;
+                let mut child = self
+                    .cmd
+                    .stdin(std::process::Stdio::piped())
+                    .stdout(std::process::Stdio::piped())
+                    .stderr(std::process::Stdio::piped())
+                    .spawn()
+                    .expect("spawn parbuild");
+                child.stdin.take().unwrap().write_all(&bytes).unwrap();
+                child.wait_with_output().expect("wait for parbuild")
+            }
+        };
         Outcome {
             code: status.code(),
             stdout: String::from_utf8_lossy(&stdout).into_owned(),
