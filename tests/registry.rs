@@ -485,6 +485,74 @@ fn tags_latest_conflicts_and_build_push_from_publish() {
     assert!(par.targets().iter().any(|t| t == "x86_64-linux"));
 }
 
+/// The "done when": a provider repository that has only wash's `wasmcloud.toml`
+/// runs `parbuild init && parbuild build --push REF`, and the registry holds an image that
+/// skopeo reads with wash's media types, which `parbuild pull` verifies.
+#[test]
+fn a_repository_with_only_wasmcloud_toml_inits_builds_and_pushes() {
+    let Some(reg) = Registry::start(false) else {
+        return;
+    };
+    let p = Project::new();
+    let dir = p.copy_from_repo("examples/hello-provider", "fakepay");
+    std::fs::remove_file(dir.join("par.toml")).unwrap();
+    std::fs::write(
+        dir.join("wasmcloud.toml"),
+        format!(
+            "name = \"Fake Pay\"\nlanguage = \"rust\"\ntype = \"provider\"\nversion = \"1.0.0\"\n\n[provider]\nvendor = \"Acme\"\n\n[registry]\nurl = \"{}\"\npush_insecure = true\n",
+            reg.host
+        ),
+    )
+    .unwrap();
+    p.parbuild(["init"]).current_dir(&dir).success();
+
+    let r = reg.reference("acme/fakepay:1.0.0");
+    let keys = p.test_keys();
+    let mut args = vec![
+        "build".to_owned(),
+        "--target".into(),
+        "x86_64-linux".into(),
+        "--push".into(),
+        r.clone(),
+    ];
+    args.extend(keys.iter().map(|k| {
+        if k.ends_with(".nk") {
+            p.path(k).display().to_string()
+        } else {
+            k.clone()
+        }
+    }));
+    // No `--insecure`: wash's `push_insecure` for this registry, carried into [publish].
+    let out = p.parbuild(&args).current_dir(&dir).success();
+    let pinned = out.stdout.lines().last().unwrap().to_owned();
+    assert!(
+        pinned.starts_with(&format!("{}@sha256:", reg.reference("acme/fakepay"))),
+        "{}",
+        out.stdout
+    );
+
+    let raw = reg.skopeo(&["inspect", "--raw", &format!("docker://{r}")]);
+    let manifest: serde_json::Value = serde_json::from_slice(&raw.stdout).unwrap();
+    assert_eq!(manifest["config"]["mediaType"], CONFIG);
+    assert_eq!(manifest["layers"][0]["mediaType"], LAYER);
+    assert_eq!(
+        manifest["annotations"]["org.opencontainers.image.version"],
+        "1.0.0"
+    );
+    assert_eq!(
+        manifest["annotations"]["org.opencontainers.image.title"],
+        "Fake Pay"
+    );
+    p.parbuild(["pull", &r, "--insecure", "-o", "pulled.par.gz"])
+        .success();
+    let par = support::load_with_wasmcloud(&std::fs::read(p.path("pulled.par.gz")).unwrap());
+    let claims = par.claims().unwrap().metadata.unwrap();
+    assert_eq!(claims.name.as_deref(), Some("Fake Pay"));
+    assert_eq!(claims.vendor, "Acme");
+    assert_eq!(claims.ver.as_deref(), Some("1.0.0"));
+    assert!(par.targets().iter().any(|t| t == "x86_64-linux"));
+}
+
 /// A `dir:` image for skopeo to push: one layer of `media_type`.
 fn foreign_image(dir: &Path, media_type: &str) {
     use sha2::Digest as _;

@@ -1,12 +1,15 @@
 //! `parbuild init`: write a commented `par.toml` for the cargo package in this directory,
 //! filled from `cargo metadata`, from `templates/par.toml` (which doubles as the schema
-//! reference, so a test keeps the two in step).
+//! reference, so a test keeps the two in step), and from what the repository already says
+//! about itself: wash's `wasmcloud.toml` or a Makefile on wasmCloud's `provider.mk`
+//! (`--from FILE`, else whichever is beside `par.toml`), read by [`manifest::import`].
 
-use std::path::Path;
+use std::path::{Component, Path, PathBuf};
 
 use crate::cli::InitArgs;
 use crate::error::{Error, Result};
 use crate::manifest;
+use crate::manifest::import::{self, Imported, SourceKind};
 use crate::metadata::{self, Artifact, MetadataError};
 
 use super::Context;
@@ -29,6 +32,15 @@ pub struct InitValues {
     pub artifact: String,
 }
 
+/// The file `init` started from, and what it said.
+#[derive(Debug, Clone)]
+pub struct Source {
+    /// The file, absolute.
+    pub path: PathBuf,
+    /// What was read from it.
+    pub imported: Imported,
+}
+
 /// Runs `parbuild init`.
 pub fn run(args: &InitArgs, ctx: &Context) -> Result<()> {
     let path = ctx.manifest_path();
@@ -39,47 +51,349 @@ pub fn run(args: &InitArgs, ctx: &Context) -> Result<()> {
         ));
     }
     let dir = path.parent().unwrap_or(Path::new("."));
-    let meta = metadata::metadata(dir, &ctx.env)?;
-    let package = metadata::select_package(&meta, dir, None)?;
-    let candidates = metadata::candidates(package);
-    let artifact = match metadata::pick_artifact(package.name.as_str(), &candidates, None) {
-        Ok(artifact) => artifact,
-        Err(MetadataError::AmbiguousArtifact { .. }) => {
-            let first = candidates[0].clone();
-            ctx.reporter.warn(format!(
-                "package `{}` has several targets that could be the provider ({}); wrote `artifact = \"{}\"`, change it if another is meant",
-                package.name,
-                candidates.iter().map(Artifact::selector).collect::<Vec<_>>().join(", "),
-                first.selector()
+    let source = match &args.from {
+        Some(from) => Some(read_source(&ctx.path(from))?),
+        None => detect(dir)
+            .map(|found| {
+                ctx.reporter.status(format!(
+                    "reading {} (found beside par.toml)",
+                    found.display()
+                ));
+                read_source(&found)
+            })
+            .transpose()?,
+    };
+    let imported = source.as_ref().map(|s| &s.imported);
+    let source_dir = source
+        .as_ref()
+        .and_then(|s| s.path.parent())
+        .unwrap_or(dir)
+        .to_owned();
+    let package_dir = match imported.and_then(|i| i.package_dir.as_ref()) {
+        Some(rel) => source_dir.join(rel),
+        None => dir.to_owned(),
+    };
+    let meta = metadata::metadata(&package_dir, &ctx.env)?;
+    let package = metadata::select_package(&meta, &package_dir, None)?;
+    if package_dir != dir {
+        // par.toml names the package; it must be one cargo finds from par.toml's directory.
+        let here = metadata::metadata(dir, &ctx.env)?;
+        if metadata::select_package(&here, dir, Some(package.name.as_str())).is_err() {
+            return Err(Error::input(
+                format!(
+                    "package `{}` (in `{}`) is not in the cargo workspace of `{}`",
+                    package.name,
+                    package_dir.display(),
+                    dir.display()
+                ),
+                Some(format!(
+                    "run `parbuild init` in `{}`, where par.toml belongs",
+                    package_dir.display()
+                )),
             ));
-            first
         }
-        Err(e) => return Err(e.into()),
+    }
+    let candidates = metadata::candidates(package);
+    let wanted = imported.and_then(|i| i.bin.as_deref());
+    let artifact = match wanted {
+        Some(bin) => candidates
+            .iter()
+            .find(|a| a.selector() == format!("bin:{bin}"))
+            .cloned()
+            .ok_or_else(|| {
+                Error::input(
+                    format!(
+                        "`{}` names the provider binary `{bin}`, but package `{}` has no such binary",
+                        source.as_ref().map_or(path.clone(), |s| s.path.clone()).display(),
+                        package.name
+                    ),
+                    Some(format!(
+                        "its targets are: {}; fix the name there, or run `parbuild init` without `--from`",
+                        candidates.iter().map(Artifact::selector).collect::<Vec<_>>().join(", ")
+                    )),
+                )
+            })?,
+        None => match metadata::pick_artifact(package.name.as_str(), &candidates, None) {
+            Ok(artifact) => artifact,
+            Err(MetadataError::AmbiguousArtifact { .. }) => {
+                let first = candidates[0].clone();
+                ctx.reporter.warn(format!(
+                    "package `{}` has several targets that could be the provider ({}); wrote `artifact = \"{}\"`, change it if another is meant",
+                    package.name,
+                    candidates.iter().map(Artifact::selector).collect::<Vec<_>>().join(", "),
+                    first.selector()
+                ));
+                first
+            }
+            Err(e) => return Err(e.into()),
+        },
     };
     let values = InitValues {
-        name: package.name.to_string(),
-        vendor: vendor_from_authors(&package.authors),
+        name: imported
+            .and_then(|i| i.name.clone())
+            .unwrap_or_else(|| package.name.to_string()),
+        vendor: imported
+            .and_then(|i| i.vendor.clone())
+            .unwrap_or_else(|| vendor_from_authors(&package.authors)),
         version: package.version.to_string(),
         package: package.name.to_string(),
         artifact: artifact.selector(),
     };
-    let text = render(&values);
+    let mut text = render(&values);
+    let mut notes = Vec::new();
+    if let Some(source) = &source {
+        let (edited, more) = apply_import(&text, source, dir, &values)?;
+        text = edited;
+        notes = more;
+    }
     write(&path, &text)?;
     // The file must load as written; if it does not, the template is broken.
-    if let Err(e) = manifest::load(&path) {
-        return Err(Error::Internal {
-            message: format!("`parbuild init` wrote a par.toml that does not load: {e}"),
-        });
-    }
+    let written = manifest::load(&path).map_err(|e| Error::Internal {
+        message: format!("`parbuild init` wrote a par.toml that does not load: {e}"),
+    })?;
+    let labels: Vec<&str> = written.targets.iter().map(|t| t.label.as_str()).collect();
     ctx.reporter.status(format!(
-        "wrote {} for package `{}` ({}) with targets x86_64-linux, aarch64-linux, armv7-linux, x86_64-macos, aarch64-macos",
+        "wrote {} for package `{}` ({}) with targets {}{}",
         path.display(),
         values.package,
-        values.artifact
+        values.artifact,
+        labels.join(", "),
+        source
+            .as_ref()
+            .map(|s| format!(", from {}", file_name(&s.path)))
+            .unwrap_or_default()
     ));
+    for note in notes {
+        ctx.reporter.warn(note);
+    }
     ctx.reporter
         .note("next: `parbuild doctor` checks the tools each target needs, `parbuild plan` shows the build");
     Ok(())
+}
+
+/// `wasmcloud.toml` beside `par.toml`, else a Makefile there that includes `provider.mk`.
+fn detect(dir: &Path) -> Option<PathBuf> {
+    let toml = dir.join(import::WASMCLOUD_TOML);
+    if toml.is_file() {
+        return Some(toml);
+    }
+    import::MAKEFILES
+        .iter()
+        .map(|name| dir.join(name))
+        .find(|mk| std::fs::read_to_string(mk).is_ok_and(|text| text.contains("provider.mk")))
+}
+
+fn read_source(path: &Path) -> Result<Source> {
+    let text = std::fs::read_to_string(path).map_err(|source| {
+        if source.kind() == std::io::ErrorKind::NotFound {
+            Error::input(
+                format!("`{}` does not exist", path.display()),
+                Some(
+                    "`--from` takes wash's `wasmcloud.toml` or a Makefile that includes `provider.mk`"
+                        .to_owned(),
+                ),
+            )
+        } else {
+            Error::Io {
+                action: "cannot read",
+                path: path.to_owned(),
+                source,
+            }
+        }
+    })?;
+    let imported = import::import(SourceKind::of(path), &text, path)?;
+    Ok(Source {
+        path: path.to_owned(),
+        imported,
+    })
+}
+
+fn file_name(path: &Path) -> String {
+    path.file_name().map_or_else(
+        || path.display().to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    )
+}
+
+/// `text` (the rendered template) with what `source` says set in it, each line marked
+/// with where it came from, and the notes for the user (what was not used, what to check).
+pub fn apply_import(
+    text: &str,
+    source: &Source,
+    par_dir: &Path,
+    values: &InitValues,
+) -> Result<(String, Vec<String>)> {
+    let imp = &source.imported;
+    let from = format!("  # from {}", file_name(&source.path));
+    let quote = |s: &str| toml::Value::String(s.to_owned()).to_string();
+    let source_dir = source.path.parent().unwrap_or(par_dir);
+    // Paths in the source are relative to it; in par.toml, to par.toml.
+    let rebase = |p: &str| {
+        relative(&source_dir.join(p), par_dir)
+            .to_string_lossy()
+            .into_owned()
+    };
+    let mut text = text.to_owned();
+    let mut notes = imp.notes.clone();
+    let mut set = |table: &str, key: &str, value: String| -> Result<()> {
+        text = set_key(&text, table, key, &format!("{value}{from}")).ok_or_else(|| {
+            Error::Internal {
+                message: format!("templates/par.toml has no `{key}` line in [{table}]"),
+            }
+        })?;
+        Ok(())
+    };
+    if let Some(v) = &imp.version {
+        set("provider", "version", quote(v))?;
+    }
+    if let Some(r) = imp.revision {
+        set("provider", "revision", r.to_string())?;
+    }
+    if let Some(c) = &imp.capid {
+        set("provider", "capid", quote(c))?;
+    }
+    if let Some(p) = &imp.profile {
+        set("build", "profile", quote(p))?;
+    }
+    if let Some(d) = &imp.output_dir {
+        let output = format!(
+            "{}/{}.{}",
+            rebase(d),
+            values.package,
+            manifest::validate::archive_extension(crate::archive::Compression::Gzip)
+        );
+        set("output", "path", quote(&output))?;
+    }
+    let publish = &imp.publish;
+    if let Some(r) = &publish.registry {
+        set("publish", "registry", quote(r))?;
+        let repository = publish.repository.clone().or_else(|| {
+            publish
+                .repository_prefix
+                .as_ref()
+                .map(|prefix| format!("{prefix}/{}", values.package.to_lowercase()))
+        });
+        match repository {
+            Some(repo) => {
+                if publish.repository.is_none() {
+                    notes.push(format!(
+                        "[publish] repository `{repo}` is the registry path of {} with the package name: check it",
+                        file_name(&source.path)
+                    ));
+                }
+                set("publish", "repository", quote(&repo))?;
+            }
+            None => notes.push(format!(
+                "{} names the registry `{r}` but no repository: set `repository` in [publish] (e.g. `acme/{}`), or pass a whole reference to `--push`",
+                file_name(&source.path),
+                values.package.to_lowercase()
+            )),
+        }
+    }
+    if let Some(tag) = &publish.tag {
+        set("publish", "tags", format!("[{}]", quote(tag)))?;
+    }
+    if publish.insecure {
+        set("publish", "insecure", "true".to_owned())?;
+    }
+    if let Some(c) = &publish.credentials {
+        set("publish", "credentials", quote(&rebase(c)))?;
+    }
+    if let Some(targets) = &imp.targets {
+        let lines: Vec<String> = targets
+            .iter()
+            .map(|t| match &t.triple {
+                Some(triple) => format!("{} = {{ triple = {} }}{from}", t.key, quote(triple)),
+                None => format!("{} = {{}}{from}", t.key),
+            })
+            .collect();
+        text = set_targets(&text, &lines).ok_or_else(|| Error::Internal {
+            message: "templates/par.toml has no [targets] entries".to_owned(),
+        })?;
+    }
+    Ok((text, notes))
+}
+
+/// The lines of table `[table]` in `text`: (first line index, end index).
+fn table_range(lines: &[&str], table: &str) -> Option<(usize, usize)> {
+    let header = format!("[{table}]");
+    let start = lines.iter().position(|l| l.trim() == header)? + 1;
+    let end = lines[start..]
+        .iter()
+        .position(|l| l.starts_with('['))
+        .map_or(lines.len(), |i| start + i);
+    Some((start, end))
+}
+
+/// `text` with the first `key = …` or `# key = …` line of `[table]` replaced by
+/// `key = value`; `None` when the table has no such line.
+pub fn set_key(text: &str, table: &str, key: &str, value: &str) -> Option<String> {
+    let lines: Vec<&str> = text.lines().collect();
+    let (start, end) = table_range(&lines, table)?;
+    let prefix = format!("{key} = ");
+    let at = (start..end).find(|&i| {
+        let l = lines[i];
+        l.starts_with(&prefix) || l.strip_prefix("# ").is_some_and(|r| r.starts_with(&prefix))
+    })?;
+    let line = format!("{key} = {value}");
+    let mut out: Vec<&str> = lines.clone();
+    out[at] = &line;
+    Some(out.join("\n") + "\n")
+}
+
+/// `text` with the entries of `[targets]` (its uncommented `key = …` lines) replaced by
+/// `entries`; `None` when it has none.
+fn set_targets(text: &str, entries: &[String]) -> Option<String> {
+    let lines: Vec<&str> = text.lines().collect();
+    let (start, end) = table_range(&lines, "targets")?;
+    let is_entry = |l: &str| {
+        l.split_once(" = ").is_some_and(|(k, _)| {
+            !k.is_empty()
+                && k.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
+        })
+    };
+    let first = (start..end).find(|&i| is_entry(lines[i]))?;
+    let mut out: Vec<String> = Vec::new();
+    for (i, l) in lines.iter().enumerate() {
+        if i == first {
+            out.extend(entries.iter().cloned());
+        }
+        if !((start..end).contains(&i) && is_entry(l)) {
+            out.push((*l).to_owned());
+        }
+    }
+    Some(out.join("\n") + "\n")
+}
+
+/// `path` relative to `base` (both absolute), with `..` where needed.
+fn relative(path: &Path, base: &Path) -> PathBuf {
+    fn normal(p: &Path) -> Vec<Component<'_>> {
+        let mut out = Vec::new();
+        for c in p.components() {
+            match c {
+                Component::CurDir => {}
+                Component::ParentDir if matches!(out.last(), Some(Component::Normal(_))) => {
+                    out.pop();
+                }
+                c => out.push(c),
+            }
+        }
+        out
+    }
+    let (p, b) = (normal(path), normal(base));
+    let common = p.iter().zip(&b).take_while(|(x, y)| x == y).count();
+    let mut out = PathBuf::new();
+    for _ in common..b.len() {
+        out.push("..");
+    }
+    for c in &p[common..] {
+        out.push(c);
+    }
+    if out.as_os_str().is_empty() {
+        out.push(".");
+    }
+    out
 }
 
 /// The template with `values` filled in, each as a TOML string.
@@ -242,6 +556,91 @@ mod tests {
                     "`{key}` of `{table}` is not in templates/par.toml"
                 );
             }
+        }
+    }
+
+    #[test]
+    fn everything_an_import_can_say_lands_in_a_par_toml_that_loads() {
+        use crate::manifest::import::{ImportedPublish, TargetEntry};
+        let source = Source {
+            path: PathBuf::from("/p/wasmcloud.toml"),
+            imported: Imported {
+                version: Some("1.2.3".to_owned()),
+                revision: Some(7),
+                capid: Some("wasmcloud:fakepay".to_owned()),
+                targets: Some(vec![
+                    TargetEntry {
+                        key: "x86_64-linux".to_owned(),
+                        triple: Some("x86_64-unknown-linux-musl".to_owned()),
+                    },
+                    TargetEntry {
+                        key: "aarch64-macos".to_owned(),
+                        triple: None,
+                    },
+                ]),
+                profile: Some("dev".to_owned()),
+                output_dir: Some("dist".to_owned()),
+                publish: ImportedPublish {
+                    registry: Some("ghcr.io".to_owned()),
+                    repository_prefix: Some("acme".to_owned()),
+                    tag: Some("edge".to_owned()),
+                    insecure: true,
+                    credentials: Some("../creds.json".to_owned()),
+                    ..ImportedPublish::default()
+                },
+                notes: vec!["a note".to_owned()],
+                ..Imported::default()
+            },
+        };
+        let (text, notes) =
+            apply_import(&render(&values()), &source, Path::new("/p"), &values()).unwrap();
+        assert!(
+            text.contains("capid = \"wasmcloud:fakepay\"  # from wasmcloud.toml"),
+            "{text}"
+        );
+        let m = manifest::parse(&text, Path::new("/p/par.toml"))
+            .unwrap_or_else(|e| panic!("{}\n{text}", Error::from(e).render()));
+        assert_eq!(m.provider.version.as_deref(), Some("1.2.3"));
+        assert_eq!(m.provider.revision, Some(7));
+        assert_eq!(m.provider.capid.as_deref(), Some("wasmcloud:fakepay"));
+        let targets: Vec<(&str, &str)> = m
+            .targets
+            .iter()
+            .map(|t| (t.label.as_str(), t.triple.as_str()))
+            .collect();
+        assert_eq!(
+            targets,
+            [
+                ("x86_64-linux", "x86_64-unknown-linux-musl"),
+                ("aarch64-macos", "aarch64-apple-darwin")
+            ]
+        );
+        assert_eq!(m.build.profile, "dev");
+        assert_eq!(m.output.path, Path::new("/p/dist/fakepay-provider.par.gz"));
+        assert_eq!(m.publish.registry.as_deref(), Some("ghcr.io"));
+        assert_eq!(
+            m.publish.repository.as_deref(),
+            Some("acme/fakepay-provider")
+        );
+        assert_eq!(m.publish.tags, ["edge"]);
+        assert!(m.publish.insecure);
+        assert_eq!(
+            m.publish.credentials,
+            Some(PathBuf::from("/p/../creds.json"))
+        );
+        assert_eq!(notes[0], "a note");
+        assert!(notes[1].contains("check it"), "{notes:?}");
+    }
+
+    #[test]
+    fn relative_paths() {
+        for (path, base, want) in [
+            ("/a/b/c", "/a", "b/c"),
+            ("/a/x", "/a/b", "../x"),
+            ("/a/./b/../c", "/a", "c"),
+            ("/a", "/a", "."),
+        ] {
+            assert_eq!(relative(Path::new(path), Path::new(base)), Path::new(want));
         }
     }
 

@@ -7,6 +7,7 @@
 //! This module never starts a process and never reads the environment.
 
 pub mod diagnostic;
+pub mod import;
 pub mod schema;
 pub mod validate;
 
@@ -37,9 +38,9 @@ pub struct Manifest {
     pub sign: SignSettings,
     /// `[output]`.
     pub output: OutputSettings,
-    /// `[macos-stubs]`: framework → extra C symbols its generated stub exports.
     /// `[publish]`.
     pub publish: PublishSettings,
+    /// `[macos-stubs]`: framework → extra C symbols its generated stub exports.
     pub macos_stubs: BTreeMap<String, Vec<String>>,
 }
 
