@@ -570,6 +570,19 @@ pub enum CiCommand {
     Gitlab(CiGitlabArgs),
 }
 
+/// Where the generated pipelines install parbuild from.
+#[derive(Debug, Args, Clone, Default)]
+pub struct CiInstallArgs {
+    /// The git repository runners install parbuild from, with `cargo install --locked --git
+    /// URL parbuild` (default: `$PARBUILD_GIT`).
+    #[arg(long, value_name = "URL")]
+    pub parbuild_git: Option<String>,
+
+    /// Install that commit, tag or branch of it (`--rev`; default: its default branch).
+    #[arg(long, value_name = "REV")]
+    pub parbuild_rev: Option<String>,
+}
+
 /// `parbuild ci gitlab`.
 #[derive(Debug, Args, Clone)]
 pub struct CiGitlabArgs {
@@ -581,6 +594,9 @@ pub struct CiGitlabArgs {
     /// Overwrite an existing `.gitlab-ci.yml`.
     #[arg(long)]
     pub force: bool,
+
+    #[command(flatten)]
+    pub install: CiInstallArgs,
 }
 
 /// `parbuild ci github`.
@@ -598,4 +614,7 @@ pub struct CiGithubArgs {
     /// Overwrite an existing workflow file.
     #[arg(long)]
     pub force: bool,
+
+    #[command(flatten)]
+    pub install: CiInstallArgs,
 }

@@ -4,10 +4,17 @@
 //! `[publish]` or the CI's own registry), and the refusal to overwrite one.
 //! Update the snapshots with `SNAPSHOTS=overwrite cargo test --test ci`.
 
+#![allow(clippy::disallowed_methods)] // git, bash and the installed parbuild run directly
+
 mod support;
 
 use serde_norway::Value;
 use support::{Project, check_snapshot};
+
+/// Where the tests' pipelines install parbuild from.
+const PARBUILD_GIT: &str = "https://example.com/parbuild.git";
+/// The install line of every generated pipeline.
+const INSTALL: &str = "cargo install --locked --git \"$PARBUILD_GIT\" parbuild";
 
 /// The split workflow's commands; `tests/parts.rs` runs these very lines.
 const BUILD_PART: &str = "parbuild build --target ${{ matrix.target }} --part-out parts/";
@@ -54,14 +61,11 @@ struct Generated {
 
 /// Runs `parbuild ci SERVICE ARGS` and returns the file it wrote (`file`).
 fn generate_ci(p: &Project, service: &str, file: &str, args: &[&str]) -> Generated {
-    let mut argv = vec!["ci", service];
+    let mut argv = vec!["ci", service, "--parbuild-git", PARBUILD_GIT];
     argv.extend(args);
     let out = p.parbuild(argv).success();
     assert!(out.stdout.contains(file), "{}", out.stdout);
-    let text = std::fs::read_to_string(p.path(file)).unwrap().replace(
-        &format!("PARBUILD_VERSION: \"{}\"", env!("CARGO_PKG_VERSION")),
-        "PARBUILD_VERSION: \"[VERSION]\"",
-    );
+    let text = std::fs::read_to_string(p.path(file)).unwrap();
     Generated {
         text,
         stdout: out.stdout,
@@ -389,14 +393,19 @@ fn github_pushes_to_publish_else_to_ghcr() {
 fn an_existing_workflow_is_kept_unless_forced() {
     let p = project();
     p.file(WORKFLOW, "# mine\n");
-    let out = p.parbuild(["ci", "github"]).code(2);
+    let out = p
+        .parbuild(["ci", "github"])
+        .env("PARBUILD_GIT", PARBUILD_GIT)
+        .code(2);
     assert!(out.stderr.contains("already exists"), "{}", out.stderr);
     assert!(out.stderr.contains("--force"), "{}", out.stderr);
     assert_eq!(
         std::fs::read_to_string(p.path(WORKFLOW)).unwrap(),
         "# mine\n"
     );
-    p.parbuild(["ci", "github", "--split", "--force"]).success();
+    p.parbuild(["ci", "github", "--split", "--force"])
+        .env("PARBUILD_GIT", PARBUILD_GIT)
+        .success();
     assert!(
         std::fs::read_to_string(p.path(WORKFLOW))
             .unwrap()
@@ -404,6 +413,7 @@ fn an_existing_workflow_is_kept_unless_forced() {
     );
     // `--macos-runner` means something only with `--split`.
     p.parbuild(["ci", "github", "--macos-runner", "--force"])
+        .env("PARBUILD_GIT", PARBUILD_GIT)
         .code(2);
 }
 
@@ -474,7 +484,7 @@ fn assert_installs_tools(lines: &[String], rustup: &str) {
         "/opt/zig/bin/pip install cargo-zigbuild",
         "export PATH=\"/opt/zig/bin:$PATH\"",
         rustup,
-        "cargo install --locked parbuild --version \"$PARBUILD_VERSION\"",
+        INSTALL,
     ] {
         assert!(lines.iter().any(|l| l == expected), "{expected}: {lines:?}");
     }
@@ -492,10 +502,7 @@ fn gitlab_one_job_builds_signs_and_packs_and_a_tag_pipeline_pushes() {
         pl["stages"].as_sequence().unwrap(),
         &[Value::from("build"), Value::from("publish")]
     );
-    assert_eq!(
-        pl["variables"]["PARBUILD_VERSION"].as_str(),
-        Some("[VERSION]")
-    );
+    assert_eq!(pl["variables"]["PARBUILD_GIT"].as_str(), Some(PARBUILD_GIT));
     let build = &pl["build"];
     assert_eq!(build["stage"].as_str(), Some("build"));
     let lines = scripts(build);
@@ -536,11 +543,7 @@ fn gitlab_one_job_builds_signs_and_packs_and_a_tag_pipeline_pushes() {
         Some("$CI_REGISTRY_PASSWORD")
     );
     assert!(push.get("environment").is_none());
-    assert!(
-        scripts(push)
-            .iter()
-            .any(|l| l == "cargo install --locked parbuild --version \"$PARBUILD_VERSION\"")
-    );
+    assert!(scripts(push).iter().any(|l| l == INSTALL));
     assert!(
         generated.stderr.contains("$CI_REGISTRY_IMAGE")
             && generated.stderr.contains("[publish]")
@@ -761,7 +764,10 @@ fn gitlab_pushes_to_publish_else_to_the_project_registry() {
 fn an_existing_gitlab_pipeline_is_kept_unless_forced() {
     let p = project();
     p.file(PIPELINE, "# mine\n");
-    let out = p.parbuild(["ci", "gitlab", "--split"]).code(2);
+    let out = p
+        .parbuild(["ci", "gitlab", "--split"])
+        .env("PARBUILD_GIT", PARBUILD_GIT)
+        .code(2);
     assert!(out.stderr.contains(".gitlab-ci.yml"), "{}", out.stderr);
     assert!(out.stderr.contains("already exists"), "{}", out.stderr);
     assert!(out.stderr.contains("--force"), "{}", out.stderr);
@@ -769,7 +775,9 @@ fn an_existing_gitlab_pipeline_is_kept_unless_forced() {
         std::fs::read_to_string(p.path(PIPELINE)).unwrap(),
         "# mine\n"
     );
-    p.parbuild(["ci", "gitlab", "--force"]).success();
+    p.parbuild(["ci", "gitlab", "--force"])
+        .env("PARBUILD_GIT", PARBUILD_GIT)
+        .success();
     let text = std::fs::read_to_string(p.path(PIPELINE)).unwrap();
     assert!(text.contains("parbuild build"), "{text}");
     // Written whole: no temporary file is left beside it.
@@ -779,4 +787,91 @@ fn an_existing_gitlab_pipeline_is_kept_unless_forced() {
         .filter(|n| n.ends_with(".tmp"))
         .collect();
     assert!(leftovers.is_empty(), "{leftovers:?}");
+}
+
+#[test]
+fn a_pipeline_needs_to_know_where_parbuild_comes_from() {
+    let p = project();
+    for service in ["github", "gitlab"] {
+        let out = p.parbuild(["ci", service]).code(2);
+        assert!(
+            out.stderr.contains("--parbuild-git") && out.stderr.contains("crates.io"),
+            "{}",
+            out.stderr
+        );
+        let out = p
+            .parbuild(["ci", service, "--parbuild-git", "https://x/\"; rm -rf ~"])
+            .code(2);
+        assert!(out.stderr.contains("not a URL"), "{}", out.stderr);
+    }
+    assert!(!p.path(WORKFLOW).exists() && !p.path(PIPELINE).exists());
+}
+
+/// A local stand-in for a runner's install step: the very line of the generated workflow,
+/// run by bash with the workflow's `PARBUILD_GIT` (this repository, at its `HEAD`), really
+/// installs a parbuild that runs.
+#[test]
+fn the_install_line_installs_parbuild_for_real() {
+    if !support::requires_tool("git") {
+        return;
+    }
+    let repo = support::repo_root();
+    let head = std::process::Command::new("git")
+        .args(["rev-parse", "HEAD"])
+        .current_dir(&repo)
+        .output()
+        .unwrap();
+    assert!(head.status.success(), "not a git checkout");
+    let head = String::from_utf8(head.stdout).unwrap().trim().to_owned();
+    let git = format!("file://{}", repo.display());
+    let p = project();
+    p.parbuild([
+        "ci",
+        "github",
+        "--parbuild-git",
+        &git,
+        "--parbuild-rev",
+        &head,
+    ])
+    .success();
+    let wf: Value =
+        serde_norway::from_str(&std::fs::read_to_string(p.path(WORKFLOW)).unwrap()).unwrap();
+    assert_eq!(wf["env"]["PARBUILD_GIT"].as_str(), Some(git.as_str()));
+    let line = runs(&wf["jobs"]["build"])
+        .into_iter()
+        .find(|l| l.starts_with("cargo install"))
+        .unwrap();
+    assert_eq!(
+        line,
+        format!("cargo install --locked --git \"$PARBUILD_GIT\" --rev {head} parbuild")
+    );
+    let root = p.path("installed");
+    let out = std::process::Command::new("bash")
+        .args(["-euo", "pipefail", "-c", &line])
+        .current_dir(p.root())
+        .env("PARBUILD_GIT", &git)
+        .env("CARGO_INSTALL_ROOT", &root)
+        // Shared across runs, and a quick profile: the line under test is the workflow's,
+        // how optimised the installed binary is is not.
+        .env("CARGO_TARGET_DIR", repo.join("target/ci-install"))
+        .env("CARGO_PROFILE_RELEASE_OPT_LEVEL", "0")
+        .env("CARGO_PROFILE_RELEASE_DEBUG", "0")
+        .env("CARGO_PROFILE_RELEASE_CODEGEN_UNITS", "256")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let version = std::process::Command::new(root.join("bin/parbuild"))
+        .arg("--version")
+        .output()
+        .unwrap();
+    assert!(version.status.success());
+    assert!(
+        String::from_utf8_lossy(&version.stdout).contains(env!("CARGO_PKG_VERSION")),
+        "{}",
+        String::from_utf8_lossy(&version.stdout)
+    );
 }

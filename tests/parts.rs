@@ -58,9 +58,15 @@ fn wrapper(p: &Project) -> (PathBuf, PathBuf) {
 
 /// The workflow `parbuild ci github --split` writes, parsed.
 fn split_workflow(p: &Project, dir: &Path) -> serde_norway::Value {
-    p.parbuild(["ci", "github", "--split"])
-        .current_dir(dir)
-        .success();
+    p.parbuild([
+        "ci",
+        "github",
+        "--split",
+        "--parbuild-git",
+        "https://example.com/parbuild.git",
+    ])
+    .current_dir(dir)
+    .success();
     let text = std::fs::read_to_string(dir.join(".github/workflows/par.yml")).unwrap();
     serde_norway::from_str(&text).unwrap()
 }

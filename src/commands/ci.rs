@@ -9,7 +9,7 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
-use crate::cli::{CiCommand, CiGithubArgs, CiGitlabArgs};
+use crate::cli::{CiCommand, CiGithubArgs, CiGitlabArgs, CiInstallArgs};
 use crate::error::{Error, Result};
 use crate::manifest::Manifest;
 
@@ -55,7 +55,8 @@ fn github(args: &CiGithubArgs, ctx: &Context) -> Result<()> {
     let manifest = crate::manifest::load(&ctx.manifest_path())?;
     let dest = manifest.dir.join(GITHUB_WORKFLOW);
     refuse_existing(&dest, args.force)?;
-    let text = render_github(&manifest, args.split, args.macos_runner);
+    let install = Install::resolve(&args.install, ctx)?;
+    let text = render_github(&manifest, args.split, args.macos_runner, &install);
     if args.macos_runner && !manifest.targets.iter().any(|t| is_macos(&t.triple)) {
         ctx.reporter
             .warn("`--macos-runner`: par.toml has no macOS target, so no job runs on macOS");
@@ -91,7 +92,8 @@ fn gitlab(args: &CiGitlabArgs, ctx: &Context) -> Result<()> {
     let manifest = crate::manifest::load(&ctx.manifest_path())?;
     let dest = manifest.dir.join(GITLAB_PIPELINE);
     refuse_existing(&dest, args.force)?;
-    let text = render_gitlab(&manifest, args.split);
+    let install = Install::resolve(&args.install, ctx)?;
+    let text = render_gitlab(&manifest, args.split, &install);
     write_pipeline(&dest, &text, args.force)?;
     let push = Push::of(&manifest, GITLAB_REGISTRY);
     let keys = if args.split {
@@ -124,6 +126,70 @@ fn gitlab(args: &CiGitlabArgs, ctx: &Context) -> Result<()> {
         ));
     }
     Ok(())
+}
+
+/// Where runners install parbuild from: its git repository (parbuild is not on crates.io),
+/// optionally pinned to a revision.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Install {
+    /// The repository URL (or path) `cargo install --git` takes.
+    pub git: String,
+    /// A commit, tag or branch; `None`: the default branch.
+    pub rev: Option<String>,
+}
+
+impl Install {
+    /// `--parbuild-git`, else `$PARBUILD_GIT`, else the repository parbuild was built from
+    /// (Cargo.toml's `repository`); an error when none is known or a value could break
+    /// the YAML or the shell line it goes into.
+    pub fn resolve(args: &CiInstallArgs, ctx: &Context) -> Result<Self> {
+        let git = args
+            .parbuild_git
+            .clone()
+            .or_else(|| ctx.env.non_empty("PARBUILD_GIT").map(str::to_owned))
+            .or_else(|| Some(env!("CARGO_PKG_REPOSITORY").to_owned()).filter(|r| !r.is_empty()))
+            .ok_or_else(|| {
+                Error::input(
+                    "the pipeline installs parbuild from its git repository, and none is known",
+                    Some(
+                        "pass `--parbuild-git URL` (or set `PARBUILD_GIT`): runners then run `cargo install --locked --git URL parbuild`, as parbuild is not on crates.io"
+                            .to_owned(),
+                    ),
+                )
+            })?;
+        let safe = |v: &str| {
+            !v.is_empty()
+                && v.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"-._~:/?#[]@!$&()*+,;=%".contains(&b))
+                && !v.contains('\'')
+        };
+        if !safe(&git) {
+            return Err(Error::input(
+                format!("`--parbuild-git {git}` is not a URL the pipeline can carry"),
+                Some("give a git URL such as `https://github.com/OWNER/parbuild` (no spaces or quotes)".to_owned()),
+            ));
+        }
+        let rev = args.parbuild_rev.clone();
+        if let Some(r) = &rev
+            && !(safe(r) && !r.contains(['$', '&', ';', '(', ')', '*', '?', '[', ']', '#', '!']))
+        {
+            return Err(Error::input(
+                format!("`--parbuild-rev {r}` is not a commit, tag or branch name"),
+                None,
+            ));
+        }
+        Ok(Self { git, rev })
+    }
+
+    /// The install command of the pipelines.
+    pub fn command(&self) -> String {
+        match &self.rev {
+            Some(rev) => {
+                format!("cargo install --locked --git \"$PARBUILD_GIT\" --rev {rev} parbuild")
+            }
+            None => "cargo install --locked --git \"$PARBUILD_GIT\" parbuild".to_owned(),
+        }
+    }
 }
 
 /// Exit 2 when `dest` exists and `--force` was not given.
@@ -266,7 +332,12 @@ fn labels(manifest: &Manifest) -> String {
 }
 
 /// The workflow text for `manifest`.
-pub fn render_github(manifest: &Manifest, split: bool, macos_runner: bool) -> String {
+pub fn render_github(
+    manifest: &Manifest,
+    split: bool,
+    macos_runner: bool,
+    install: &Install,
+) -> String {
     let output = output_word(manifest);
     let mut matrix = String::new();
     for t in &manifest.targets {
@@ -308,7 +379,8 @@ pub fn render_github(manifest: &Manifest, split: bool, macos_runner: bool) -> St
         GITHUB_TEMPLATE
     };
     template
-        .replace("{{version}}", env!("CARGO_PKG_VERSION"))
+        .replace("{{git}}", &install.git)
+        .replace("{{install}}", &install.command())
         .replace("{{targets}}", &labels(manifest))
         .replace("{{triples}}", &triples(manifest))
         .replace(
@@ -327,7 +399,7 @@ pub fn render_github(manifest: &Manifest, split: bool, macos_runner: bool) -> St
 }
 
 /// The pipeline text for `manifest`.
-pub fn render_gitlab(manifest: &Manifest, split: bool) -> String {
+pub fn render_gitlab(manifest: &Manifest, split: bool, install: &Install) -> String {
     let output = output_word(manifest);
     let mut matrix = String::new();
     for t in &manifest.targets {
@@ -362,7 +434,8 @@ pub fn render_gitlab(manifest: &Manifest, split: bool) -> String {
         GITLAB_TEMPLATE
     };
     template
-        .replace("{{version}}", env!("CARGO_PKG_VERSION"))
+        .replace("{{git}}", &install.git)
+        .replace("{{install}}", &install.command())
         .replace("{{targets}}", &labels(manifest))
         .replace("{{triples}}", &triples(manifest))
         .replace(
@@ -412,7 +485,8 @@ mod tests {
             GITLAB_SPLIT_TEMPLATE,
         ] {
             let rest = t
-                .replace("{{version}}", "")
+                .replace("{{git}}", "")
+                .replace("{{install}}", "")
                 .replace("{{targets}}", "")
                 .replace("{{triples}}", "")
                 .replace("{{output}}", "")
@@ -427,6 +501,28 @@ mod tests {
                 .replace("${{", "");
             assert!(!rest.contains("{{"), "an unknown placeholder");
         }
+    }
+
+    fn install() -> Install {
+        Install {
+            git: "https://example.com/parbuild.git".to_owned(),
+            rev: None,
+        }
+    }
+
+    #[test]
+    fn the_install_line_pins_a_revision_when_asked() {
+        let pinned = Install {
+            rev: Some("v1.2.0".to_owned()),
+            ..install()
+        };
+        assert_eq!(
+            pinned.command(),
+            "cargo install --locked --git \"$PARBUILD_GIT\" --rev v1.2.0 parbuild"
+        );
+        let text = render_github(&manifest(""), false, false, &pinned);
+        assert!(text.contains("PARBUILD_GIT: \"https://example.com/parbuild.git\""));
+        assert!(text.contains("--rev v1.2.0 parbuild"));
     }
 
     fn manifest(publish: &str) -> Manifest {
@@ -471,19 +567,19 @@ mod tests {
     #[test]
     fn credentials_follow_the_registry() {
         let none = manifest("");
-        let gh = render_github(&none, false, false);
+        let gh = render_github(&none, false, false, &install());
         assert!(gh.contains("packages: write"));
         assert!(gh.contains("WASH_REG_PASSWORD: ${{ secrets.GITHUB_TOKEN }}"));
-        let gl = render_gitlab(&none, true);
+        let gl = render_gitlab(&none, true, &install());
         assert!(gl.contains("WASH_REG_PASSWORD: $CI_REGISTRY_PASSWORD"));
         assert!(!gl.contains(GITLAB_REGISTRY_ENVIRONMENT));
 
         let other = manifest("[publish]\nregistry = \"reg.example\"\nrepository = \"acme/p\"\n");
-        let gh = render_github(&other, true, false);
+        let gh = render_github(&other, true, false, &install());
         assert!(!gh.contains("packages: write"));
         assert!(!gh.contains("GITHUB_TOKEN"));
         assert!(gh.contains("WASH_REG_PASSWORD: ${{ secrets.WASH_REG_PASSWORD }}"));
-        let gl = render_gitlab(&other, false);
+        let gl = render_gitlab(&other, false, &install());
         assert!(!gl.contains("CI_REGISTRY_PASSWORD"));
         assert!(gl.contains(&format!("name: {GITLAB_REGISTRY_ENVIRONMENT}")));
     }
