@@ -171,7 +171,7 @@ impl Install {
         }
         let rev = args.parbuild_rev.clone();
         if let Some(r) = &rev
-            && !(safe(r) && !r.contains(['$', '&', ';', '(', ')', '*', '?', '[', ']', '#', '!']))
+            && (!safe(r) || r.contains(['$', '&', ';', '(', ')', '*', '?', '[', ']', '#', '!']))
         {
             return Err(Error::input(
                 format!("`--parbuild-rev {r}` is not a commit, tag or branch name"),
