@@ -107,10 +107,10 @@ pub fn command(inv: &Invocation, tools: &Toolbox) -> Cmd {
     // cross rewrites `--target-dir` but passes `--manifest-path` on as it is, and the
     // host's absolute path does not exist in the container; the working directory (the
     // package's, mounted under `/project`) makes a relative one right in both places.
-    if let Some(at) = args.iter().position(|a| a == "--manifest-path") {
-        if let Ok(rel) = inv.manifest_path.strip_prefix(&inv.cwd) {
-            args[at + 1] = rel.display().to_string();
-        }
+    if let Some(at) = args.iter().position(|a| a == "--manifest-path")
+        && let Ok(rel) = inv.manifest_path.strip_prefix(&inv.cwd)
+    {
+        args[at + 1] = rel.display().to_string();
     }
     let mut cmd = Cmd::new(program, &inv.cwd).arg("build").args(args);
     for (k, v) in &inv.env {

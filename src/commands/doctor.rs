@@ -208,11 +208,11 @@ fn fix(plan: &Plan, tools: &Toolbox, ctx: &Context) -> Result<()> {
         .collect();
     let mut apt: Vec<String> = Vec::new();
     for install in &installs {
-        if let Install::Apt(pkg) = install {
-            if !tools.can_apt() {
-                apt.push(pkg.clone());
-                continue;
-            }
+        if let Install::Apt(pkg) = install
+            && !tools.can_apt()
+        {
+            apt.push(pkg.clone());
+            continue;
         }
         for cmd in tools.install_commands(install) {
             ctx.reporter.status(format!("running: {cmd}"));

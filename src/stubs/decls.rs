@@ -232,10 +232,10 @@ impl<'a> Walker<'a> {
     fn mac(&mut self, mac: &Macro, ident: Option<&Ident>) {
         let text = mac.tokens.to_string();
         if mac.path.is_ident("macro_rules") {
-            if let (Pass::MacroDefinitions, Some(name)) = (self.pass, ident) {
-                if text.contains("extern") {
-                    self.extern_macros.insert(name.unraw().to_string());
-                }
+            if let (Pass::MacroDefinitions, Some(name)) = (self.pass, ident)
+                && text.contains("extern")
+            {
+                self.extern_macros.insert(name.unraw().to_string());
             }
             return;
         }
@@ -378,14 +378,12 @@ impl<'a> Walker<'a> {
     fn enabled(&self, attrs: &[Attribute]) -> bool {
         let mut on = true;
         self.each_meta(attrs, &mut |meta| {
-            if let Meta::List(list) = meta {
-                if list.path.is_ident("cfg") {
-                    if let Ok(predicate) = list.parse_args::<Meta>() {
-                        if self.eval(&predicate) == Truth::False {
-                            on = false;
-                        }
-                    }
-                }
+            if let Meta::List(list) = meta
+                && list.path.is_ident("cfg")
+                && let Ok(predicate) = list.parse_args::<Meta>()
+                && self.eval(&predicate) == Truth::False
+            {
+                on = false;
             }
         });
         on
@@ -394,12 +392,11 @@ impl<'a> Walker<'a> {
     fn link_names(&self, attrs: &[Attribute]) -> Vec<String> {
         let mut names = Vec::new();
         self.each_meta(attrs, &mut |meta| {
-            if let Meta::NameValue(nv) = meta {
-                if nv.path.is_ident("link_name") {
-                    if let Some(name) = str_lit(&nv.value) {
-                        names.push(name);
-                    }
-                }
+            if let Meta::NameValue(nv) = meta
+                && nv.path.is_ident("link_name")
+                && let Some(name) = str_lit(&nv.value)
+            {
+                names.push(name);
             }
         });
         names
@@ -426,10 +423,10 @@ impl<'a> Walker<'a> {
                     }
                 }
             }
-            if let (Some(name), Some("framework")) = (name, kind.as_deref()) {
-                if !frameworks.contains(&name) {
-                    frameworks.push(name);
-                }
+            if let (Some(name), Some("framework")) = (name, kind.as_deref())
+                && !frameworks.contains(&name)
+            {
+                frameworks.push(name);
             }
         });
         frameworks
