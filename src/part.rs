@@ -286,15 +286,10 @@ pub fn write(
         path: dest.to_owned(),
         source,
     };
-    let dir = dest.parent().unwrap_or(Path::new("."));
-    let temp = tempfile::Builder::new()
-        .prefix(".part.")
-        .suffix(".tmp")
-        .tempfile_in(dir)
-        .map_err(write_err)?;
+    let (temp, _cleaned) = crate::archive::staged::Staged::beside(dest).map_err(write_err)?;
     let json = serde_json::to_vec_pretty(manifest).map_err(|e| write_err(e.into()))?;
     let mut enc =
-        Encoder::new(BufWriter::new(temp.as_file()), Compression::Zstd).map_err(write_err)?;
+        Encoder::new(BufWriter::new(temp.file()), Compression::Zstd).map_err(write_err)?;
     tarfmt::write_entry(
         &mut enc,
         MANIFEST_ENTRY,
@@ -342,14 +337,10 @@ pub fn write(
         .map_err(|e| write_err(e.into_error()))?
         .sync_all()
         .map_err(write_err)?;
+    // Staging files are 0600; a part is not a secret.
     #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt as _;
-        // tempfile creates 0600; a part is not a secret.
-        std::fs::set_permissions(temp.path(), std::fs::Permissions::from_mode(0o644))
-            .map_err(write_err)?;
-    }
-    temp.persist(dest).map_err(|e| write_err(e.error))?;
+    temp.set_mode(0o644).map_err(write_err)?;
+    temp.persist(dest).map_err(write_err)?;
     Ok(())
 }
 

@@ -11,7 +11,8 @@
 //! Layers: [`tar`] (blocks), [`compress`] (gzip/none/zstd, cap, trailing data) with
 //! [`gzip`] (parallel deflate into one member),
 //! [`claims`] + [`jwt`] (the signed token), [`binary`] (format and CPU of each binary),
-//! [`scan`] (one bounded pass over an archive), [`write`](mod@write) and [`verify`].
+//! [`scan`] (one bounded pass over an archive), [`write`](mod@write) and [`verify`];
+//! [`staged`] writes any file whole or not at all (archives, parts, pulls, pipelines).
 
 pub mod binary;
 pub mod claims;
@@ -24,6 +25,7 @@ pub mod jwt;
 pub mod label;
 pub mod macho;
 pub mod scan;
+pub mod staged;
 pub mod tar;
 pub mod verify;
 pub mod write;

@@ -364,15 +364,10 @@ pub fn write_file(
         path: dest.to_owned(),
         source,
     };
-    let file_name = dest
-        .file_name()
-        .map_or_else(|| "archive".into(), |n| n.to_string_lossy().into_owned());
-    let temp = tempfile::Builder::new()
-        .prefix(&format!(".{file_name}."))
-        .suffix(".tmp")
-        .tempfile_in(dir)
-        .map_err(write_err)?;
-    let out = BufWriter::new(temp.as_file());
+    // Beside the destination, so the rename is atomic; a killed earlier run's leftovers
+    // go first (`staged`).
+    let (temp, _cleaned) = super::staged::Staged::beside(dest).map_err(write_err)?;
+    let out = BufWriter::new(temp.file());
     let out = write_stream(out, spec, &inputs, &token).map_err(|e| match e {
         WriteFailure::Changed(path) => ArchiveError::InputChanged { path },
         WriteFailure::Io(source) => write_err(source),
@@ -388,15 +383,11 @@ pub fn write_file(
             failures: report.failures(),
         });
     }
-    let size = temp.as_file().metadata().map_err(write_err)?.len();
+    let size = temp.file().metadata().map_err(write_err)?.len();
+    // Staging files are 0600; an archive is not a secret.
     #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt as _;
-        // tempfile creates 0600; an archive is not a secret.
-        std::fs::set_permissions(temp.path(), std::fs::Permissions::from_mode(0o644))
-            .map_err(write_err)?;
-    }
-    temp.persist(dest).map_err(|e| write_err(e.error))?;
+    temp.set_mode(0o644).map_err(write_err)?;
+    temp.persist(dest).map_err(write_err)?;
     Ok((written(inputs, claims, token, size), report))
 }
 

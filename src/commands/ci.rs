@@ -9,6 +9,7 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
+use crate::archive::staged::Staged;
 use crate::cli::{CiCommand, CiGithubArgs, CiGitlabArgs, CiInstallArgs};
 use crate::error::{Error, Result};
 use crate::manifest::Manifest;
@@ -224,28 +225,21 @@ fn write_pipeline(dest: &Path, text: &str, force: bool) -> Result<()> {
         path: dest.to_owned(),
         source,
     };
-    let mut temp = tempfile::Builder::new()
-        .prefix(".parbuild-ci.")
-        .suffix(".tmp")
-        .tempfile_in(dir)
-        .map_err(write_err)?;
-    std::io::Write::write_all(&mut temp, text.as_bytes()).map_err(write_err)?;
-    temp.as_file().sync_all().map_err(write_err)?;
+    let (temp, _cleaned) = Staged::beside(dest).map_err(write_err)?;
+    let mut file = temp.file();
+    std::io::Write::write_all(&mut file, text.as_bytes()).map_err(write_err)?;
+    file.sync_all().map_err(write_err)?;
+    // Staging files are 0600; a pipeline is not a secret.
     #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt as _;
-        // tempfile creates 0600; a pipeline is not a secret.
-        std::fs::set_permissions(temp.path(), std::fs::Permissions::from_mode(0o644))
-            .map_err(write_err)?;
-    }
+    temp.set_mode(0o644).map_err(write_err)?;
     if force {
-        temp.persist(dest).map_err(|e| write_err(e.error))?;
+        temp.persist(dest).map_err(write_err)?;
     } else {
         temp.persist_noclobber(dest).map_err(|e| {
-            if e.error.kind() == std::io::ErrorKind::AlreadyExists {
+            if e.kind() == std::io::ErrorKind::AlreadyExists {
                 exists(dest)
             } else {
-                write_err(e.error)
+                write_err(e)
             }
         })?;
     }

@@ -6,6 +6,7 @@
 
 use std::path::{Component, Path, PathBuf};
 
+use crate::archive::staged::Staged;
 use crate::cli::InitArgs;
 use crate::error::{Error, Result};
 use crate::manifest;
@@ -424,22 +425,22 @@ pub fn vendor_from_authors(authors: &[String]) -> String {
         .unwrap_or_else(|| "unknown".to_owned())
 }
 
-/// Writes `text` to `path` through a temporary file, so a failure leaves no half file.
+/// Writes `text` to `path` through a staging file beside it, so a failure leaves no half
+/// file (and a killed `init`'s leftover is removed by the next one).
 fn write(path: &Path, text: &str) -> Result<()> {
-    let tmp = path.with_extension("toml.tmp");
-    let io = |action, path: &Path| {
-        let path = path.to_owned();
-        move |source| Error::Io {
-            action,
-            path,
-            source,
-        }
+    let io = |source| Error::Io {
+        action: "cannot write",
+        path: path.to_owned(),
+        source,
     };
-    std::fs::write(&tmp, text).map_err(io("cannot write", &tmp))?;
-    std::fs::rename(&tmp, path).map_err(|e| {
-        let _ = std::fs::remove_file(&tmp);
-        io("cannot write", path)(e)
-    })
+    let (temp, _cleaned) = Staged::beside(path).map_err(io)?;
+    let mut file = temp.file();
+    std::io::Write::write_all(&mut file, text.as_bytes()).map_err(io)?;
+    file.sync_all().map_err(io)?;
+    // Staging files are 0600; par.toml is not a secret.
+    #[cfg(unix)]
+    temp.set_mode(0o644).map_err(io)?;
+    temp.persist(path).map_err(io)
 }
 
 #[cfg(test)]

@@ -37,15 +37,10 @@ pub fn run(args: &PullArgs, ctx: &Context) -> Result<()> {
             Some("create it first, or choose another `-o`".to_owned()),
         ));
     }
-    let name = output
-        .file_name()
-        .map_or_else(|| "pull".into(), |n| n.to_string_lossy().into_owned());
-    // Beside the output, so the final rename is atomic; removed on any failure.
-    let temp = tempfile::Builder::new()
-        .prefix(&format!(".{name}."))
-        .suffix(".tmp")
-        .tempfile_in(&dir)
-        .map_err(|source| Error::Io {
+    // Beside the output, so the final rename is atomic; removed on any failure, and
+    // removed by the next pull when this one is killed.
+    let (temp, _cleaned) =
+        archive::staged::Staged::beside(&output).map_err(|source| Error::Io {
             action: "cannot create a temporary file in",
             path: dir.clone(),
             source,
@@ -68,11 +63,15 @@ pub fn run(args: &PullArgs, ctx: &Context) -> Result<()> {
             ),
         });
     }
-    temp.persist(&output).map_err(|e| Error::Io {
+    let io = |source| Error::Io {
         action: "cannot write",
         path: output.clone(),
-        source: e.error,
-    })?;
+        source,
+    };
+    // Staging files are 0600; an archive is not a secret (as `build` and `pack` write it).
+    #[cfg(unix)]
+    temp.set_mode(0o644).map_err(io)?;
+    temp.persist(&output).map_err(io)?;
     if args.json {
         ctx.reporter.json(&serde_json::json!({
             "reference": pulled.reference,
