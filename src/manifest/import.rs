@@ -676,20 +676,41 @@ fn assignment(line: &str) -> Option<(String, &'static str, &str)> {
     valid.then(|| (name.to_owned(), op, &line[eq + 1..]))
 }
 
+/// At most this many variable references are followed, and at most this many bytes
+/// produced, per value: a Makefile whose variables nest many references deep would
+/// otherwise expand exponentially (found by fuzzing). No real provider value comes near.
+const EXPAND_REFS: usize = 4096;
+const EXPAND_BYTES: usize = 64 * 1024;
+
 /// `value` with `$(VAR)`/`${VAR}` expanded from `vars` and `$$` as `$`; `None` when it
-/// needs something make computes (`$(shell …)`, other functions, automatic variables).
+/// needs something make computes (`$(shell …)`, other functions, automatic variables) or
+/// would expand past [`EXPAND_REFS`]/[`EXPAND_BYTES`].
 fn expand(value: &str, vars: &BTreeMap<String, MakeVar>, depth: usize) -> Option<String> {
+    let mut budget = EXPAND_REFS;
+    let mut out = String::new();
+    expand_into(value, vars, depth, &mut budget, &mut out)?;
+    Some(out)
+}
+
+fn expand_into(
+    value: &str,
+    vars: &BTreeMap<String, MakeVar>,
+    depth: usize,
+    refs: &mut usize,
+    out: &mut String,
+) -> Option<()> {
     if depth > 16 {
         return None;
     }
-    let mut out = String::new();
+    let mut push =
+        |out: &mut String, s: &str| (out.len() + s.len() <= EXPAND_BYTES).then(|| out.push_str(s));
     let mut rest = value;
     while let Some(i) = rest.find('$') {
-        out.push_str(&rest[..i]);
+        push(out, &rest[..i])?;
         let after = &rest[i + 1..];
         let (close, body_start) = match after.chars().next() {
             Some('$') => {
-                out.push('$');
+                push(out, "$")?;
                 rest = &after[1..];
                 continue;
             }
@@ -702,12 +723,12 @@ fn expand(value: &str, vars: &BTreeMap<String, MakeVar>, depth: usize) -> Option
         if name.contains(|c: char| c.is_whitespace() || c == ',' || c == '$' || c == ':') {
             return None;
         }
+        *refs = refs.checked_sub(1)?;
         let var = vars.get(name)?;
-        out.push_str(&expand(&var.value, vars, depth + 1)?);
+        expand_into(&var.value, vars, depth + 1, refs, out)?;
         rest = &after[end + 1..];
     }
-    out.push_str(rest);
-    Some(out)
+    push(out, rest)
 }
 
 /// `"x"` or `'x'` as `x`: provider.mk hands these values to the shell, which strips them.
@@ -1079,6 +1100,27 @@ price = 5$$\n-include ../build/makefiles/provider.mk\nall: build\n\t@echo NAME =
         assert_eq!(expand("$(L)", &vars, 0), None, "a loop ends");
         assert_eq!(expand("$(UNSET)", &vars, 0), None);
         assert_eq!(expand("$@", &vars, 0), None);
+        // Eight references per level, fifteen levels: 8^15 expansions unbounded (found by
+        // fuzzing; without the budget this test does not end).
+        let mut nested: BTreeMap<String, MakeVar> = BTreeMap::new();
+        nested.insert(
+            "V0".to_owned(),
+            MakeVar {
+                value: "x".repeat(100),
+                line: 1,
+            },
+        );
+        for level in 1..16 {
+            nested.insert(
+                format!("V{level}"),
+                MakeVar {
+                    value: format!("$(V{})", level - 1).repeat(8),
+                    line: 1,
+                },
+            );
+        }
+        assert_eq!(expand("$(V15)", &nested, 0), None);
+        assert_eq!(expand("$(V2)", &nested, 0).map(|v| v.len()), Some(6400));
     }
 
     #[test]
