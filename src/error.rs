@@ -88,6 +88,28 @@ pub enum Error {
     },
 }
 
+/// The exit code of an archive error: 2 for bad input, 1 when the work failed. Here, at
+/// the edge, so `archive` (a leaf) knows nothing of exit codes.
+fn archive_code(e: &crate::archive::ArchiveError) -> u8 {
+    use crate::archive::ArchiveError as A;
+    match e {
+        A::Label(_)
+        | A::DuplicateLabel { .. }
+        | A::NoTargets
+        | A::ReadInput { .. }
+        | A::BinaryMismatch { .. }
+        | A::NotWasm { .. }
+        | A::WrongKeyType { .. }
+        | A::OutputDir { .. }
+        | A::Open { .. } => code::INPUT,
+        A::InputChanged { .. }
+        | A::Sign { .. }
+        | A::Write { .. }
+        | A::SelfCheck { .. }
+        | A::Unreadable { .. } => code::FAILED,
+    }
+}
+
 impl Error {
     /// Bad input with a hint.
     pub fn input(message: impl Into<String>, hint: impl Into<Option<String>>) -> Self {
@@ -100,8 +122,9 @@ impl Error {
     /// The exit code for this error.
     pub fn exit_code(&self) -> u8 {
         match self {
-            Self::Archive(e) => e.exit_code(),
-            Self::Manifest(e) => e.exit_code(),
+            Self::Archive(e) => archive_code(e),
+            // Everything wrong with par.toml is bad input.
+            Self::Manifest(_) => code::INPUT,
             Self::Metadata(e) => e.exit_code(),
             Self::Keys(e) => e.exit_code(),
             Self::Process(e) => e.exit_code(),

@@ -14,6 +14,7 @@ use cargo_metadata::{Metadata, MetadataCommand, TargetKind};
 
 use crate::env::Env;
 use crate::manifest::{ArtifactSelector, Manifest};
+use crate::process::{Cmd, ProcessError};
 
 /// The provider's cargo package, as far as parbuild cares.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -214,25 +215,34 @@ pub fn resolve(manifest: &Manifest, env: &Env) -> Result<Package, MetadataError>
 /// `$CARGO` when set; `CARGO_TARGET_DIR` is passed on only if `env` has it.
 pub fn metadata(dir: &Path, env: &Env) -> Result<Metadata, MetadataError> {
     let cargo = env.non_empty("CARGO").unwrap_or("cargo").to_owned();
-    let mut cmd = MetadataCommand::new();
-    cmd.cargo_path(&cargo).current_dir(dir).no_deps();
+    // Run through `process::Cmd`, the one way parbuild starts a program; cargo_metadata
+    // only parses.
+    let mut cmd = Cmd::new(&cargo, dir).args(["metadata", "--format-version", "1", "--no-deps"]);
     let own = dir.join("Cargo.toml");
     if own.is_file() {
-        cmd.manifest_path(own);
+        cmd = cmd.arg("--manifest-path").arg(own);
     }
-    match env.var_os("CARGO_TARGET_DIR") {
+    cmd = match env.var_os("CARGO_TARGET_DIR") {
         Some(target_dir) => cmd.env("CARGO_TARGET_DIR", target_dir),
         None => cmd.env_remove("CARGO_TARGET_DIR"),
     };
-    cmd.exec().map_err(|e| match e {
-        cargo_metadata::Error::Io(source) => MetadataError::Spawn { cargo, source },
-        cargo_metadata::Error::CargoMetadata { stderr } => MetadataError::Cargo {
+    let out = cmd.output_checked().map_err(|e| match e {
+        ProcessError::Spawn { source, .. } => MetadataError::Spawn {
+            cargo: cargo.clone(),
+            source,
+        },
+        ProcessError::Failed { stderr_tail, .. } => MetadataError::Cargo {
             dir: dir.to_owned(),
-            message: cargo_message(&stderr),
+            message: cargo_message(&stderr_tail),
         },
         other => MetadataError::Output {
             message: other.to_string(),
         },
+    })?;
+    MetadataCommand::parse(String::from_utf8_lossy(&out.stdout)).map_err(|e| {
+        MetadataError::Output {
+            message: e.to_string(),
+        }
     })
 }
 

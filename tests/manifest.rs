@@ -184,8 +184,8 @@ fn a_bad_par_toml_is_reported_with_its_location() {
         )
     );
     let missing = manifest::load(&p.path("nope/par.toml")).unwrap_err();
-    assert_eq!(missing.exit_code(), 2);
     assert!(missing.hint().unwrap().contains("parbuild init"));
+    assert_eq!(parbuild::Error::from(missing).exit_code(), 2);
 }
 
 fn workspace(p: &Project) {

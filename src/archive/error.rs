@@ -109,27 +109,6 @@ pub enum ArchiveError {
 }
 
 impl ArchiveError {
-    /// The exit code: 2 for bad input, 1 when the work failed.
-    pub fn exit_code(&self) -> u8 {
-        use crate::error::code;
-        match self {
-            Self::Label(_)
-            | Self::DuplicateLabel { .. }
-            | Self::NoTargets
-            | Self::ReadInput { .. }
-            | Self::BinaryMismatch { .. }
-            | Self::NotWasm { .. }
-            | Self::WrongKeyType { .. }
-            | Self::OutputDir { .. }
-            | Self::Open { .. } => code::INPUT,
-            Self::InputChanged { .. }
-            | Self::Sign { .. }
-            | Self::Write { .. }
-            | Self::SelfCheck { .. }
-            | Self::Unreadable { .. } => code::FAILED,
-        }
-    }
-
     /// How to fix it.
     pub fn hint(&self) -> Option<String> {
         Some(match self {

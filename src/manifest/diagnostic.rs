@@ -279,11 +279,6 @@ fn known_labels() -> String {
 }
 
 impl ManifestError {
-    /// Manifest errors are bad input.
-    pub fn exit_code(&self) -> u8 {
-        crate::error::code::INPUT
-    }
-
     /// How to fix it.
     pub fn hint(&self) -> Option<String> {
         match self {

@@ -16,8 +16,9 @@ const SERVICE: &str = "VCQJVJPUPJTVTABP7FK7RXBNFIKKLSM5EO7JP6DECJ77SOBUKWSPAVJZ"
 fn check(input: &str, expected: &str) {
     let text = format!("{PROVIDER}{input}");
     let err = parse(&text, Path::new("par.toml")).expect_err("expected an error");
+    let err = crate::Error::from(err);
     assert_eq!(err.exit_code(), 2);
-    let rendered = crate::Error::from(err).render();
+    let rendered = err.render();
     assert_eq!(
         rendered,
         expected.trim_start_matches('\n'),
