@@ -1,7 +1,7 @@
 //! The provider archive format: write, read, sign and verify `*.par.gz`.
 //!
 //! Free of CLI and build concerns: it never reads the environment, starts a process or
-//! prints, and uses nothing of the crate but the exit-code constants, so it could become
+//! prints, and uses no other module of the crate (`tests/tidy.rs` checks), so it could become
 //! a crate of its own. Entry points:
 //! - [`write_file`]: pack binaries into a signed archive, atomically, verified before it
 //!   is renamed into place ([`write_to`] streams into any writer).
