@@ -191,3 +191,45 @@ fn disable_keygen_and_keys_dir() {
         .json();
     assert_eq!(json["issuer"], ACCOUNT_PUB);
 }
+
+#[test]
+fn a_key_file_others_can_read_is_used_with_a_warning_that_says_how_to_fix_it() {
+    let p = Project::new();
+    p.pack(&["-o", "tight.par.gz"]).success();
+    let quiet = p.pack(&["-o", "tight.par.gz"]).success();
+    assert!(!quiet.stderr.contains("chmod"), "{}", quiet.stderr);
+
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        std::fs::set_permissions(p.path("svc.nk"), std::fs::Permissions::from_mode(0o644)).unwrap();
+        // Not `p.pack`, which writes the keys afresh (0600).
+        let loose = p
+            .parbuild([
+                "pack",
+                "--name",
+                "Example",
+                "--vendor",
+                "acme",
+                "--target",
+                "x86_64-linux=bin/x86",
+                "--issuer",
+                "acct.nk",
+                "--subject",
+                "svc.nk",
+                "-o",
+                "loose.par.gz",
+            ])
+            .success();
+        assert!(
+            loose.stderr.contains("svc.nk")
+                && loose.stderr.contains("mode 644")
+                && loose.stderr.contains("chmod 600"),
+            "{}",
+            loose.stderr
+        );
+        assert!(!loose.stderr.contains("acct.nk"), "{}", loose.stderr);
+        // The warning names the file, never the seed.
+        assert!(!loose.stderr.contains(support::SERVICE_SEED));
+    }
+}

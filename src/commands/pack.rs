@@ -160,6 +160,18 @@ pub fn resolve_keys(
             g.public
         ));
     }
+    for l in &keys.loose {
+        ctx.reporter.warn(format!(
+            "the {} key `{}` can be read by other users (mode {:o}): anyone who reads it can sign as you; `chmod 600 {}`",
+            match l.role {
+                keystore::Role::Issuer => "issuer (account)",
+                keystore::Role::Subject => "subject (service)",
+            },
+            l.path.display(),
+            l.mode,
+            l.path.display()
+        ));
+    }
     Ok(keys)
 }
 

@@ -138,6 +138,26 @@ pub struct SigningKeys {
     pub subject: KeyPair,
     /// Key files generated on the way.
     pub generated: Vec<GeneratedKey>,
+    /// Key files read that other users can read too (to be warned about by the caller).
+    pub loose: Vec<LooseKey>,
+}
+
+/// A seed file whose mode lets users other than its owner read it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct LooseKey {
+    /// Its role.
+    pub role: Role,
+    /// The file.
+    pub path: PathBuf,
+    /// Its permission bits, e.g. `0o644`.
+    pub mode: u32,
+}
+
+/// What resolving did besides finding the keys: the files it generated and read.
+#[derive(Default)]
+struct Trail {
+    generated: Vec<GeneratedKey>,
+    read: Vec<(Role, PathBuf)>,
 }
 
 impl fmt::Debug for SigningKeys {
@@ -147,6 +167,7 @@ impl fmt::Debug for SigningKeys {
             .field("subject", &self.subject.public_key())
             .field("seeds", &"<hidden>")
             .field("generated", &self.generated)
+            .field("loose", &self.loose)
             .finish()
     }
 }
@@ -202,7 +223,13 @@ fn with_role(kp: KeyPair, role: Role, origin: &str) -> Result<KeyPair, KeyError>
 }
 
 /// A value that is a seed or a path to a seed file (`$WASH_ISSUER_KEY`, `[sign] issuer = "$VAR"`).
-fn seed_or_path(value: &str, role: Role, var: &str, env: &Env) -> Result<KeyPair, KeyError> {
+fn seed_or_path(
+    value: &str,
+    role: Role,
+    var: &str,
+    env: &Env,
+    trail: &mut Trail,
+) -> Result<KeyPair, KeyError> {
     let origin = format!("`${var}`");
     let v = value.trim();
     let seed_shaped = v.starts_with('S') && !v.contains(['/', '\\', '.']) && !Path::new(v).exists();
@@ -222,13 +249,14 @@ fn seed_or_path(value: &str, role: Role, var: &str, env: &Env) -> Result<KeyPair
         });
     }
     let kp = read_seed_file(&path, role.name())?;
+    trail.read.push((role, path.clone()));
     with_role(kp, role, &format!("`{}` (from `${var}`)", path.display()))
 }
 
 /// Finds, reads or generates both keys, then enforces key types and pins.
 /// `subject_stem` names the service key file (`<stem>_service.nk`).
 pub fn resolve(opts: &KeyOptions, env: &Env, subject_stem: &str) -> Result<SigningKeys, KeyError> {
-    let mut generated = Vec::new();
+    let mut trail = Trail::default();
     let issuer = resolve_one(
         Role::Issuer,
         opts.issuer.as_ref(),
@@ -236,7 +264,7 @@ pub fn resolve(opts: &KeyOptions, env: &Env, subject_stem: &str) -> Result<Signi
         opts,
         env,
         subject_stem,
-        &mut generated,
+        &mut trail,
     )?;
     let subject = resolve_one(
         Role::Subject,
@@ -245,13 +273,38 @@ pub fn resolve(opts: &KeyOptions, env: &Env, subject_stem: &str) -> Result<Signi
         opts,
         env,
         subject_stem,
-        &mut generated,
+        &mut trail,
     )?;
+    let loose = trail
+        .read
+        .into_iter()
+        .filter_map(|(role, path)| {
+            let mode = file_mode(&path)?;
+            (mode & 0o077 != 0).then_some(LooseKey { role, path, mode })
+        })
+        .collect();
     Ok(SigningKeys {
         issuer,
         subject,
-        generated,
+        generated: trail.generated,
+        loose,
     })
+}
+
+/// The permission bits of `path` (`None` where there are none, or it cannot be read).
+fn file_mode(path: &Path) -> Option<u32> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        std::fs::metadata(path)
+            .ok()
+            .map(|m| m.permissions().mode() & 0o777)
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = path;
+        None
+    }
 }
 
 fn resolve_one(
@@ -261,7 +314,7 @@ fn resolve_one(
     opts: &KeyOptions,
     env: &Env,
     subject_stem: &str,
-    generated: &mut Vec<GeneratedKey>,
+    trail: &mut Trail,
 ) -> Result<KeyPair, KeyError> {
     if let Some(pin) = pin
         && !KeyPair::from_public_key(pin).is_ok_and(|k| k.key_pair_type() == role.kind())
@@ -284,14 +337,12 @@ fn resolve_one(
                 });
             }
             let path = env.cwd().join(p);
-            with_role(
-                read_seed_file(&path, role.name())?,
-                role,
-                &format!("`{}`", path.display()),
-            )?
+            let kp = read_seed_file(&path, role.name())?;
+            trail.read.push((role, path.clone()));
+            with_role(kp, role, &format!("`{}`", path.display()))?
         }
         Some(KeyRef::Env(name)) => match env.non_empty(name) {
-            Some(value) => seed_or_path(value, role, name, env)?,
+            Some(value) => seed_or_path(value, role, name, env, trail)?,
             None => {
                 return Err(KeyError::EnvUnset {
                     role: role.name(),
@@ -300,8 +351,8 @@ fn resolve_one(
             }
         },
         None => match env.non_empty(role.env_var()) {
-            Some(value) => seed_or_path(value, role, role.env_var(), env)?,
-            None => from_key_dir(role, pin, opts, env, subject_stem, generated)?,
+            Some(value) => seed_or_path(value, role, role.env_var(), env, trail)?,
+            None => from_key_dir(role, pin, opts, env, subject_stem, trail)?,
         },
     };
     if let Some(pin) = pin
@@ -335,7 +386,7 @@ fn from_key_dir(
     opts: &KeyOptions,
     env: &Env,
     subject_stem: &str,
-    generated: &mut Vec<GeneratedKey>,
+    trail: &mut Trail,
 ) -> Result<KeyPair, KeyError> {
     let dir = key_dir(opts, env)?;
     let file = match role {
@@ -344,11 +395,9 @@ fn from_key_dir(
     };
     let path = dir.join(file);
     if path.exists() {
-        return with_role(
-            read_seed_file(&path, role.name())?,
-            role,
-            &format!("`{}`", path.display()),
-        );
+        let kp = read_seed_file(&path, role.name())?;
+        trail.read.push((role, path.clone()));
+        return with_role(kp, role, &format!("`{}`", path.display()));
     }
     let kind = match role {
         Role::Issuer => "account",
@@ -385,7 +434,7 @@ fn from_key_dir(
     }
     let kp = KeyPair::new(role.kind());
     write_seed_file(&path, &kp)?;
-    generated.push(GeneratedKey {
+    trail.generated.push(GeneratedKey {
         role,
         path,
         public: kp.public_key(),

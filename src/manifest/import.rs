@@ -702,7 +702,7 @@ fn expand_into(
     if depth > 16 {
         return None;
     }
-    let mut push =
+    let push =
         |out: &mut String, s: &str| (out.len() + s.len() <= EXPAND_BYTES).then(|| out.push_str(s));
     let mut rest = value;
     while let Some(i) = rest.find('$') {

@@ -537,8 +537,13 @@ impl Project {
     /// Writes the test account and service seeds to `acct.nk` and `svc.nk` and returns
     /// the flags that use them.
     pub fn test_keys(&self) -> [String; 4] {
-        self.file("acct.nk", ACCOUNT_SEED);
-        self.file("svc.nk", SERVICE_SEED);
+        for (name, seed) in [("acct.nk", ACCOUNT_SEED), ("svc.nk", SERVICE_SEED)] {
+            let path = self.file(name, seed);
+            // As `parbuild keys generate` writes them: parbuild warns about looser ones.
+            #[cfg(unix)]
+            std::fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o600))
+                .unwrap();
+        }
         [
             "--issuer".into(),
             "acct.nk".into(),
