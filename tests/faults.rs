@@ -2,9 +2,13 @@
 //! with SIGKILL at many points, and two writers of the same archive at once. The previous
 //! good archive must survive every kill and still verify, and whatever a killed writer
 //! left beside it must be gone after the next run (`archive::staged`), while a live
-//! writer's staging file is never taken from it.
+//! writer's staging file is never taken from it. Also: output paths that are a
+//! directory, a symlink (never written through), a dangling one, a read-only directory,
+//! and a full disk (a tmpfs): each a clear error or a whole archive, never a half one.
 
-#![allow(clippy::disallowed_methods)] // the test starts and kills parbuild itself
+// The test starts and kills parbuild itself, mounts a small disk, and reads whether the
+// tools are required.
+#![allow(clippy::disallowed_methods, clippy::print_stderr)]
 
 mod support;
 
@@ -168,4 +172,135 @@ fn two_writers_of_one_archive_both_finish_whole() {
     let version = verifies(&p, "out.par.gz");
     assert!(version == "1.0.0" || version == "2.0.0", "{version}");
     assert_eq!(staging(p.root(), "out.par.gz"), Vec::<String>::new());
+}
+
+/// `pack` of the two small test binaries to `out` (relative to the project).
+fn small_pack(p: &Project, out: &str) -> support::Outcome {
+    p.pack(&["-o", out]).output()
+}
+
+#[test]
+fn output_paths_that_are_not_plain_files() {
+    let p = Project::new();
+    // A directory where the archive should go: refused, the directory untouched.
+    std::fs::create_dir(p.path("dir.par.gz")).unwrap();
+    std::fs::write(p.path("dir.par.gz/keep"), b"k").unwrap();
+    let out = small_pack(&p, "dir.par.gz");
+    assert_ne!(out.code, Some(0), "{}", out.stderr);
+    assert!(out.stderr.contains("dir.par.gz"), "{}", out.stderr);
+    assert!(p.path("dir.par.gz/keep").exists());
+    assert_eq!(staging(p.root(), "dir.par.gz"), Vec::<String>::new());
+
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{PermissionsExt as _, symlink};
+        // A symlink to a file elsewhere: replaced by the archive, never written through.
+        std::fs::create_dir(p.path("elsewhere")).unwrap();
+        std::fs::write(p.path("elsewhere/precious"), b"precious").unwrap();
+        symlink(p.path("elsewhere/precious"), p.path("link.par.gz")).unwrap();
+        small_pack(&p, "link.par.gz");
+        assert_eq!(
+            std::fs::read(p.path("elsewhere/precious")).unwrap(),
+            b"precious"
+        );
+        assert!(
+            !std::fs::symlink_metadata(p.path("link.par.gz"))
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
+        verifies(&p, "link.par.gz");
+        // A dangling symlink: the same, and its target is not created.
+        symlink(p.path("nowhere/x"), p.path("dangling.par.gz")).unwrap();
+        small_pack(&p, "dangling.par.gz");
+        assert!(!p.path("nowhere").exists());
+        verifies(&p, "dangling.par.gz");
+
+        // A read-only directory: a clear error naming it, nothing written there.
+        std::fs::create_dir(p.path("ro")).unwrap();
+        std::fs::set_permissions(p.path("ro"), std::fs::Permissions::from_mode(0o555)).unwrap();
+        let root_can_write = std::fs::write(p.path("ro/probe"), b"").is_ok();
+        if root_can_write {
+            // Root ignores the mode bits: nothing to prove here about them.
+            std::fs::remove_file(p.path("ro/probe")).unwrap();
+        } else {
+            let out = small_pack(&p, "ro/x.par.gz");
+            assert_ne!(out.code, Some(0));
+            assert!(out.stderr.contains("ro"), "{}", out.stderr);
+            assert_eq!(std::fs::read_dir(p.path("ro")).unwrap().count(), 0);
+        }
+        std::fs::set_permissions(p.path("ro"), std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+}
+
+/// A tmpfs of `bytes` mounted on a fresh directory, unmounted on drop.
+struct SmallDisk {
+    dir: tempfile::TempDir,
+}
+
+impl SmallDisk {
+    fn mount(bytes: u64) -> Option<Self> {
+        let dir = tempfile::tempdir().unwrap();
+        let ok = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={bytes}"), "tmpfs"])
+            .arg(dir.path())
+            .status()
+            .is_ok_and(|s| s.success());
+        if ok {
+            Some(Self { dir })
+        } else {
+            assert!(
+                std::env::var_os("PARBUILD_TEST_REQUIRE_TOOLS").is_none(),
+                "cannot mount a tmpfs (the disk-full test needs root)"
+            );
+            eprintln!("skipped: cannot mount a tmpfs (needs root)");
+            None
+        }
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount")
+            .arg(self.dir.path())
+            .status();
+    }
+}
+
+#[test]
+fn a_full_disk_is_a_clear_error_and_keeps_the_old_archive() {
+    let Some(disk) = SmallDisk::mount(6 << 20) else {
+        return;
+    };
+    let p = Project::new();
+    let out_path = disk.dir.path().join("x.par.gz");
+    let out = out_path.to_str().unwrap().to_owned();
+    // A small good archive first.
+    small_pack(&p, &out);
+    let good = sha256(&out_path);
+    // Then one that cannot fit: SIZE bytes of noise on a 6 MiB disk.
+    big_binary(&p, "bin/x86", support::EM_X86_64, 5);
+    let mut args: Vec<String> = [
+        "pack",
+        "--name",
+        "Big",
+        "--vendor",
+        "acme",
+        "--target",
+        "x86_64-linux=bin/x86",
+        "-o",
+        &out,
+    ]
+    .map(String::from)
+    .to_vec();
+    args.extend(p.test_keys());
+    let failed = p.parbuild(&args).output();
+    assert_eq!(failed.code, Some(1), "{}", failed.stderr);
+    assert!(
+        failed.stderr.contains("No space left") && failed.stderr.contains("x.par.gz"),
+        "{}",
+        failed.stderr
+    );
+    assert_eq!(sha256(&out_path), good, "the old archive is intact");
+    assert_eq!(staging(disk.dir.path(), "x.par.gz"), Vec::<String>::new());
 }
