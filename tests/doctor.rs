@@ -145,10 +145,28 @@ fn without_zig_auto_plans_zig_for_macos_and_doctor_fix_installs_it() {
         "{before:#}"
     );
 
-    p.parbuild(["doctor", "--fix", "--target", "x86_64-macos"])
+    let fixed = p
+        .parbuild(["doctor", "--fix", "--target", "x86_64-macos"])
         .env("PARBUILD_TOOLS_DIR", &tools)
         .success();
     assert!(tools.join("venv/bin/cargo-zigbuild").is_file());
+    // `--fix` also made the missing keys, and says so loudly: each path, each public key.
+    for (role, file) in [
+        ("issuer (account)", "_account.nk"),
+        ("subject (service)", "_service.nk"),
+    ] {
+        assert!(
+            fixed
+                .stderr
+                .lines()
+                .any(|l| l.contains(&format!("generated a new {role} key"))
+                    && l.contains(file)
+                    && l.contains("public key")
+                    && l.contains("back it up")),
+            "{}",
+            fixed.stderr
+        );
+    }
     let after = plan(&p);
     assert_eq!(after["missing"].as_array().unwrap().len(), 0, "{after:#}");
 }

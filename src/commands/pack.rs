@@ -151,7 +151,7 @@ pub fn resolve_keys(
     let keys = keystore::resolve(opts, &ctx.env, subject_stem)?;
     for g in &keys.generated {
         ctx.reporter.warn(format!(
-            "generated a new {} key `{}` (public key {}); keep it: every archive of this provider must be signed with the same keys",
+            "generated a new {} key `{}` (public key {}); back it up: every archive of this provider must be signed with the same keys, and a lost key cannot be recovered",
             match g.role {
                 keystore::Role::Issuer => "issuer (account)",
                 keystore::Role::Subject => "subject (service)",
