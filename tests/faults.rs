@@ -36,6 +36,15 @@ fn big_binary(p: &Project, rel: &str, machine: u16, seed: u64) {
     p.file(rel, bytes);
 }
 
+/// The three binaries `pack_args` packs, each `SIZE` bytes, their noise from `seed`.
+fn three_big_binaries(p: &Project, seed: u64) {
+    big_binary(p, "bin/x86", support::EM_X86_64, seed);
+    big_binary(p, "bin/arm64", support::EM_AARCH64, seed + 1);
+    let mut win = support::pe64_binary(0x8664);
+    win.resize(SIZE, 7);
+    p.file("bin/win", win);
+}
+
 fn pack_args(p: &Project, out: &str, version: &str) -> Vec<String> {
     let mut args: Vec<String> = [
         "pack",
@@ -87,13 +96,7 @@ fn verifies(p: &Project, archive: &str) -> String {
 #[test]
 fn sigkill_at_any_point_keeps_the_old_archive_and_the_next_run_cleans_up() {
     let p = Project::new();
-    big_binary(&p, "bin/x86", support::EM_X86_64, 1);
-    big_binary(&p, "bin/arm64", support::EM_AARCH64, 2);
-    p.file("bin/win", {
-        let mut b = support::pe64_binary(0x8664);
-        b.resize(SIZE, 7);
-        b
-    });
+    three_big_binaries(&p, 1);
     p.parbuild(pack_args(&p, "out.par.gz", "1.0.0")).success();
     let mut good = sha256(&p.path("out.par.gz"));
     let mut good_version = "1.0.0";
@@ -142,13 +145,7 @@ fn sigkill_at_any_point_keeps_the_old_archive_and_the_next_run_cleans_up() {
 #[test]
 fn two_writers_of_one_archive_both_finish_whole() {
     let p = Project::new();
-    big_binary(&p, "bin/x86", support::EM_X86_64, 3);
-    big_binary(&p, "bin/arm64", support::EM_AARCH64, 4);
-    p.file("bin/win", {
-        let mut b = support::pe64_binary(0x8664);
-        b.resize(SIZE, 9);
-        b
-    });
+    three_big_binaries(&p, 3);
     let first = p.parbuild(pack_args(&p, "out.par.gz", "1.0.0")).spawn();
     // Let the first one be writing when the second one starts (and cleans up).
     let deadline = Instant::now() + Duration::from_secs(30);
