@@ -52,17 +52,41 @@ pub fn run(cmd: &CiCommand, ctx: &Context) -> Result<()> {
     }
 }
 
-fn github(args: &CiGithubArgs, ctx: &Context) -> Result<()> {
+/// What both generators do first: load `par.toml`, refuse to overwrite `file` (beside it)
+/// without `--force`, resolve where parbuild is installed from, render and write.
+fn generate(
+    ctx: &Context,
+    file: &str,
+    force: bool,
+    install: &CiInstallArgs,
+    render: impl FnOnce(&Manifest, &Install) -> String,
+) -> Result<(Manifest, std::path::PathBuf)> {
     let manifest = crate::manifest::load(&ctx.manifest_path())?;
-    let dest = manifest.dir.join(GITHUB_WORKFLOW);
-    refuse_existing(&dest, args.force)?;
-    let install = Install::resolve(&args.install, ctx)?;
-    let text = render_github(&manifest, args.split, args.macos_runner, &install);
+    let dest = manifest.dir.join(file);
+    refuse_existing(&dest, force)?;
+    let install = Install::resolve(install, ctx)?;
+    let text = render(&manifest, &install);
+    write_pipeline(&dest, &text, force)?;
+    Ok((manifest, dest))
+}
+
+/// The pipeline's shape, for the line saying what was written.
+fn shape(split: bool) -> &'static str {
+    if split {
+        "one build job per target writing parts, then one assemble job that signs"
+    } else {
+        "one job builds, signs and packs every target"
+    }
+}
+
+fn github(args: &CiGithubArgs, ctx: &Context) -> Result<()> {
+    let (manifest, dest) = generate(ctx, GITHUB_WORKFLOW, args.force, &args.install, |m, i| {
+        render_github(m, args.split, args.macos_runner, i)
+    })?;
     if args.macos_runner && !manifest.targets.iter().any(|t| is_macos(&t.triple)) {
         ctx.reporter
             .warn("`--macos-runner`: par.toml has no macOS target, so no job runs on macOS");
     }
-    write_pipeline(&dest, &text, args.force)?;
     let push = Push::of(&manifest, GHCR);
     let secrets = match push.publish {
         Some(registry) if !push.own => format!(
@@ -73,11 +97,7 @@ fn github(args: &CiGithubArgs, ctx: &Context) -> Result<()> {
     ctx.reporter.out(format!(
         "wrote {} ({}; a tag push then pushes it); add the secrets {secrets} to the repository",
         dest.display(),
-        if args.split {
-            "one build job per target writing parts, then one assemble job that signs"
-        } else {
-            "one job builds, signs and packs every target"
-        }
+        shape(args.split)
     ));
     if push.publish.is_none() {
         ctx.reporter.note(format!(
@@ -90,12 +110,9 @@ fn github(args: &CiGithubArgs, ctx: &Context) -> Result<()> {
 }
 
 fn gitlab(args: &CiGitlabArgs, ctx: &Context) -> Result<()> {
-    let manifest = crate::manifest::load(&ctx.manifest_path())?;
-    let dest = manifest.dir.join(GITLAB_PIPELINE);
-    refuse_existing(&dest, args.force)?;
-    let install = Install::resolve(&args.install, ctx)?;
-    let text = render_gitlab(&manifest, args.split, &install);
-    write_pipeline(&dest, &text, args.force)?;
+    let (manifest, dest) = generate(ctx, GITLAB_PIPELINE, args.force, &args.install, |m, i| {
+        render_gitlab(m, args.split, i)
+    })?;
     let push = Push::of(&manifest, GITLAB_REGISTRY);
     let keys = if args.split {
         format!(
@@ -113,11 +130,7 @@ fn gitlab(args: &CiGitlabArgs, ctx: &Context) -> Result<()> {
     ctx.reporter.out(format!(
         "wrote {} ({}; a tag pipeline then pushes it); add the CI/CD variables {keys}{registry}, masked and protected",
         dest.display(),
-        if args.split {
-            "one build job per target writing parts, then one assemble job that signs"
-        } else {
-            "one job builds, signs and packs every target"
-        }
+        shape(args.split)
     ));
     if push.publish.is_none() {
         ctx.reporter.note(format!(
