@@ -46,7 +46,7 @@ pub enum Error {
     Plan(#[from] crate::plan::PlanError),
     /// The build pipeline.
     #[error(transparent)]
-    Build(#[from] crate::build::BuildError),
+    Build(#[from] crate::pipeline::BuildError),
     /// Reading, writing or checking parts (`build --part-out`, `assemble`).
     #[error(transparent)]
     Part(#[from] crate::part::PartError),

@@ -2,7 +2,7 @@
 //! wasmCloud provider archive.
 //!
 //! The pipeline (see ARCHITECTURE.md): [`manifest`] (`par.toml`) and [`metadata`]
-//! (cargo) → [`plan`] (one job per target, backend chosen) → [`build`] (runs the
+//! (cargo) → [`plan`] (one job per target, backend chosen) → [`pipeline`] (runs the
 //! [`backend`] commands in parallel under one jobserver, through [`process`]) →
 //! artifacts → [`keystore`] + [`archive`] (sign, pack, verify). A split build writes
 //! [`part`]s instead and assembles them elsewhere.
@@ -10,7 +10,6 @@
 
 pub mod archive;
 pub mod backend;
-pub mod build;
 pub mod cli;
 pub mod commands;
 pub mod env;
@@ -19,6 +18,7 @@ pub mod keystore;
 pub mod manifest;
 pub mod metadata;
 pub mod part;
+pub mod pipeline;
 pub mod plan;
 pub mod process;
 pub mod progress;

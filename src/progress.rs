@@ -1,7 +1,7 @@
 //! All user-visible output goes through [`Reporter`]: results on stdout, progress and
 //! diagnostics on stderr, whole lines under one lock so parallel targets never interleave.
 //!
-//! The live per-target lanes (indicatif) live in [`crate::build::ui`]; this module is the
+//! The live per-target lanes (indicatif) live in [`crate::pipeline::ui`]; this module is the
 //! plain line writer every command uses.
 
 use std::io::{IsTerminal, Write};

@@ -12,7 +12,7 @@ fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
     for entry in entries.flatten() {
         let path = entry.path();
         let name = entry.file_name();
-        if name == "target" || name == "build" || name.to_string_lossy().starts_with('.') {
+        if name == "target" || name.to_string_lossy().starts_with('.') {
             continue;
         }
         if path.is_dir() {

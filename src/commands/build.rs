@@ -4,10 +4,10 @@
 //! replaces any earlier one.
 
 use crate::archive::ProviderMeta;
-use crate::build::runner::{self, Status};
-use crate::build::{BuildError, timings, ui};
 use crate::cli::BuildArgs;
 use crate::error::Result;
+use crate::pipeline::runner::{self, Status};
+use crate::pipeline::{BuildError, timings, ui};
 use crate::tools::Toolbox;
 
 use super::Context;

@@ -87,7 +87,7 @@ pub fn run(args: &DoctorArgs, ctx: &Context) -> Result<()> {
         }
     }
     if !plan.missing.is_empty() {
-        return Err(crate::build::BuildError::Missing {
+        return Err(crate::pipeline::BuildError::Missing {
             list: plan.missing.clone(),
         }
         .into());

@@ -188,7 +188,7 @@ pub fn describe(summary: &PackSummary, partial: bool) -> String {
         if partial { "PARTIAL: " } else { "" },
         summary.targets.len(),
         if summary.targets.len() == 1 { "" } else { "s" },
-        crate::build::ui::human_size(summary.size),
+        crate::pipeline::ui::human_size(summary.size),
         summary.compression.as_str(),
         summary.issuer,
         summary.subject,

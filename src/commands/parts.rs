@@ -6,11 +6,11 @@
 use std::path::{Path, PathBuf};
 
 use crate::archive::ProviderMeta;
-use crate::build::runner::{Outcome, Status};
 use crate::cli::BuildArgs;
 use crate::error::{Error, Result};
 use crate::manifest::Manifest;
 use crate::part::{self, PartManifest, Source};
+use crate::pipeline::runner::{Outcome, Status};
 use crate::plan::Plan;
 use crate::process::Cmd;
 
@@ -154,7 +154,7 @@ pub fn write(
                 "wrote {} ({}, {}, sha256 {}) — unsigned",
                 w.path.display(),
                 w.label,
-                crate::build::ui::human_size(w.size),
+                crate::pipeline::ui::human_size(w.size),
                 w.sha256
             ));
         }
