@@ -88,8 +88,10 @@ pub enum Error {
     },
 }
 
-/// The exit code of an archive error: 2 for bad input, 1 when the work failed. Here, at
-/// the edge, so `archive` (a leaf) knows nothing of exit codes.
+/// The exit code of an archive error: 2 for bad input, 1 when the work failed.
+///
+/// Every module's error is mapped to its exit code here, at the edge, and only here: no
+/// module below the commands knows exit codes, so none imports this one (`tests/tidy.rs`).
 fn archive_code(e: &crate::archive::ArchiveError) -> u8 {
     use crate::archive::ArchiveError as A;
     match e {
@@ -110,6 +112,78 @@ fn archive_code(e: &crate::archive::ArchiveError) -> u8 {
     }
 }
 
+/// The exit code of a program that could not run or failed: a program that is not
+/// installed is a missing tool.
+fn process_code(e: &crate::process::ProcessError) -> u8 {
+    use crate::process::ProcessError as P;
+    match e {
+        P::Spawn { source, .. } if source.kind() == std::io::ErrorKind::NotFound => {
+            code::MISSING_TOOL
+        }
+        P::Interrupted { .. } => code::INTERRUPTED,
+        _ => code::FAILED,
+    }
+}
+
+/// A missing cargo is a missing tool, unreadable output a failure, the rest bad input.
+fn metadata_code(e: &crate::metadata::MetadataError) -> u8 {
+    use crate::metadata::MetadataError as M;
+    match e {
+        M::Spawn { .. } => code::MISSING_TOOL,
+        M::Output { .. } => code::FAILED,
+        _ => code::INPUT,
+    }
+}
+
+/// A key that cannot be written is a failure; every other key problem is bad input.
+fn key_code(e: &crate::keystore::KeyError) -> u8 {
+    match e {
+        crate::keystore::KeyError::Write { .. } => code::FAILED,
+        _ => code::INPUT,
+    }
+}
+
+/// A broken toolchain (`rustc -vV`) is a missing tool; the rest is bad input.
+fn plan_code(e: &crate::plan::PlanError) -> u8 {
+    match e {
+        crate::plan::PlanError::Host(_) => code::MISSING_TOOL,
+        _ => code::INPUT,
+    }
+}
+
+fn build_code(e: &crate::pipeline::BuildError) -> u8 {
+    use crate::pipeline::BuildError as B;
+    match e {
+        B::Missing { .. } => code::MISSING_TOOL,
+        B::Interrupted => code::INTERRUPTED,
+        B::Jobserver { .. } | B::TargetsFailed { .. } => code::FAILED,
+    }
+}
+
+/// Bad or mismatched parts are bad input; I/O failures are failures.
+fn part_code(e: &crate::part::PartError) -> u8 {
+    use crate::part::PartError as P;
+    match e {
+        P::Write { .. } | P::ReadInput { .. } => code::FAILED,
+        _ => code::INPUT,
+    }
+}
+
+/// 2 bad input, 4 registry unreachable or refused, 5 credentials rejected, 6 tag holds
+/// another archive, 1 a download that fails its checks.
+fn registry_code(e: &crate::registry::RegistryError) -> u8 {
+    use crate::registry::RegistryError as R;
+    match e {
+        R::BadReference { .. } | R::Latest { .. } | R::Auth(_) | R::CaFile { .. } => code::INPUT,
+        R::TagExists { .. } => code::CONFLICT,
+        R::Unauthorized { .. } => code::AUTH,
+        R::Unreachable { .. } | R::NotFound { .. } | R::Protocol { .. } => code::REGISTRY,
+        R::Manifest { .. } | R::Digest { .. } | R::Oversized { .. } | R::Write { .. } => {
+            code::FAILED
+        }
+    }
+}
+
 impl Error {
     /// Bad input with a hint.
     pub fn input(message: impl Into<String>, hint: impl Into<Option<String>>) -> Self {
@@ -125,13 +199,13 @@ impl Error {
             Self::Archive(e) => archive_code(e),
             // Everything wrong with par.toml is bad input.
             Self::Manifest(_) => code::INPUT,
-            Self::Metadata(e) => e.exit_code(),
-            Self::Keys(e) => e.exit_code(),
-            Self::Process(e) => e.exit_code(),
-            Self::Build(e) => e.exit_code(),
-            Self::Plan(e) => e.exit_code(),
-            Self::Part(e) => e.exit_code(),
-            Self::Registry(e) => e.exit_code(),
+            Self::Metadata(e) => metadata_code(e),
+            Self::Keys(e) => key_code(e),
+            Self::Process(e) => process_code(e),
+            Self::Build(e) => build_code(e),
+            Self::Plan(e) => plan_code(e),
+            Self::Part(e) => part_code(e),
+            Self::Registry(e) => registry_code(e),
             Self::Input { .. } => code::INPUT,
             Self::Io { .. } | Self::Failed { .. } | Self::Internal { .. } => code::FAILED,
             Self::Interrupted => code::INTERRUPTED,

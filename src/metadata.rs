@@ -153,17 +153,6 @@ pub enum MetadataError {
 }
 
 impl MetadataError {
-    /// The exit code: a missing cargo is a missing tool, unreadable output a failure,
-    /// everything else bad input.
-    pub fn exit_code(&self) -> u8 {
-        use crate::error::code;
-        match self {
-            Self::Spawn { .. } => code::MISSING_TOOL,
-            Self::Output { .. } => code::FAILED,
-            _ => code::INPUT,
-        }
-    }
-
     /// How to fix it.
     pub fn hint(&self) -> Option<String> {
         Some(match self {

@@ -222,15 +222,6 @@ pub enum PartError {
 }
 
 impl PartError {
-    /// The exit code: bad or mismatched parts are bad input (2); I/O failures are 1.
-    pub fn exit_code(&self) -> u8 {
-        use crate::error::code;
-        match self {
-            Self::Write { .. } | Self::ReadInput { .. } => code::FAILED,
-            _ => code::INPUT,
-        }
-    }
-
     /// How to fix it.
     pub fn hint(&self) -> Option<String> {
         match self {

@@ -64,14 +64,6 @@ pub enum PlanError {
 }
 
 impl PlanError {
-    /// Bad input, except a broken toolchain (a missing tool).
-    pub fn exit_code(&self) -> u8 {
-        match self {
-            Self::Host(_) => crate::error::code::MISSING_TOOL,
-            _ => crate::error::code::INPUT,
-        }
-    }
-
     /// How to fix it.
     pub fn hint(&self) -> Option<String> {
         match self {

@@ -53,17 +53,6 @@ fn tail_text(tail: &str) -> String {
 }
 
 impl ProcessError {
-    /// The exit code: a program that is not installed is a missing tool (3).
-    pub fn exit_code(&self) -> u8 {
-        match self {
-            Self::Spawn { source, .. } if source.kind() == std::io::ErrorKind::NotFound => {
-                crate::error::code::MISSING_TOOL
-            }
-            Self::Interrupted { .. } => crate::error::code::INTERRUPTED,
-            _ => crate::error::code::FAILED,
-        }
-    }
-
     /// How to fix it.
     pub fn hint(&self) -> Option<String> {
         match self {
@@ -511,7 +500,10 @@ mod tests {
         let missing = Cmd::new("parbuild-no-such-program", "/")
             .output_checked()
             .unwrap_err();
-        assert_eq!(missing.exit_code(), crate::error::code::MISSING_TOOL);
+        assert_eq!(
+            crate::Error::from(missing).exit_code(),
+            crate::error::code::MISSING_TOOL
+        );
     }
 
     #[test]

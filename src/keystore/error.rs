@@ -101,14 +101,6 @@ pub enum KeyError {
 }
 
 impl KeyError {
-    /// The exit code.
-    pub fn exit_code(&self) -> u8 {
-        match self {
-            Self::Write { .. } => crate::error::code::FAILED,
-            _ => crate::error::code::INPUT,
-        }
-    }
-
     /// How to fix it.
     pub fn hint(&self) -> Option<String> {
         Some(match self {

@@ -36,16 +36,6 @@ pub enum BuildError {
 }
 
 impl BuildError {
-    /// The exit code.
-    pub fn exit_code(&self) -> u8 {
-        use crate::error::code;
-        match self {
-            Self::Missing { .. } => code::MISSING_TOOL,
-            Self::Interrupted => code::INTERRUPTED,
-            Self::Jobserver { .. } | Self::TargetsFailed { .. } => code::FAILED,
-        }
-    }
-
     /// How to fix it.
     pub fn hint(&self) -> Option<String> {
         match self {

@@ -23,8 +23,6 @@ use oci_client::{Client, Reference};
 pub use auth::{Credentials, Secret};
 pub use image::{Blob, Image, ManifestProblem};
 
-use crate::error::code;
-
 /// A checked `registry/repository[:tag][@digest]`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Ref {
@@ -271,26 +269,6 @@ pub enum RegistryError {
 }
 
 impl RegistryError {
-    /// The exit code: 2 bad input, 4 registry unreachable or refused, 5 credentials
-    /// rejected, 6 tag holds another archive, 1 a download that fails its checks.
-    pub fn exit_code(&self) -> u8 {
-        match self {
-            Self::BadReference { .. }
-            | Self::Latest { .. }
-            | Self::Auth(_)
-            | Self::CaFile { .. } => code::INPUT,
-            Self::TagExists { .. } => code::CONFLICT,
-            Self::Unauthorized { .. } => code::AUTH,
-            Self::Unreachable { .. } | Self::NotFound { .. } | Self::Protocol { .. } => {
-                code::REGISTRY
-            }
-            Self::Manifest { .. }
-            | Self::Digest { .. }
-            | Self::Oversized { .. }
-            | Self::Write { .. } => code::FAILED,
-        }
-    }
-
     /// How to fix it.
     pub fn hint(&self) -> Option<String> {
         Some(match self {
@@ -728,31 +706,28 @@ mod tests {
             speaks_http: true,
         };
         assert!(unreachable.hint().unwrap().contains("--insecure"));
-        let codes = [
+        let errors: [RegistryError; 5] = [
             RegistryError::Latest {
                 reference: "r".into(),
-            }
-            .exit_code(),
-            unreachable.exit_code(),
+            },
+            unreachable,
             RegistryError::Unauthorized {
                 registry: "r".into(),
                 source_desc: "s".into(),
                 action: "push",
                 cause: "x".into(),
-            }
-            .exit_code(),
+            },
             RegistryError::TagExists {
                 reference: "r".into(),
                 existing: "a".into(),
                 ours: "b".into(),
-            }
-            .exit_code(),
+            },
             RegistryError::Oversized {
                 reference: "r".into(),
                 size: 1,
-            }
-            .exit_code(),
+            },
         ];
+        let codes = errors.map(|e| crate::Error::from(e).exit_code());
         let mut unique = codes.to_vec();
         unique.sort_unstable();
         unique.dedup();
