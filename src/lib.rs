@@ -15,6 +15,7 @@ pub mod commands;
 pub mod env;
 pub mod error;
 pub mod keystore;
+pub mod machine;
 pub mod manifest;
 pub mod metadata;
 pub mod part;

@@ -91,9 +91,42 @@ fn rust_os(rest: &[&str]) -> Option<&'static str> {
     })
 }
 
+/// The Debian cross gcc that links `triple`, as (program, package).
+pub fn debian_linker(triple: &str) -> Option<(&'static str, &'static str)> {
+    Some(match triple {
+        "aarch64-unknown-linux-gnu" => ("aarch64-linux-gnu-gcc", "gcc-aarch64-linux-gnu"),
+        "armv7-unknown-linux-gnueabihf" | "arm-unknown-linux-gnueabihf" => {
+            ("arm-linux-gnueabihf-gcc", "gcc-arm-linux-gnueabihf")
+        }
+        "arm-unknown-linux-gnueabi" => ("arm-linux-gnueabi-gcc", "gcc-arm-linux-gnueabi"),
+        "x86_64-unknown-linux-gnu" => ("x86_64-linux-gnu-gcc", "gcc-x86-64-linux-gnu"),
+        "i686-unknown-linux-gnu" => ("i686-linux-gnu-gcc", "gcc-i686-linux-gnu"),
+        "riscv64gc-unknown-linux-gnu" => ("riscv64-linux-gnu-gcc", "gcc-riscv64-linux-gnu"),
+        "x86_64-pc-windows-gnu" => ("x86_64-w64-mingw32-gcc", "gcc-mingw-w64-x86-64-posix"),
+        _ => return None,
+    })
+}
+
+/// The upper-case form cargo uses in `CARGO_TARGET_<TRIPLE>_*` variables.
+pub fn env_key(triple: &str) -> String {
+    triple.to_ascii_uppercase().replace(['-', '.'], "_")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn env_key_is_cargos_spelling() {
+        assert_eq!(
+            env_key("aarch64-unknown-linux-gnu"),
+            "AARCH64_UNKNOWN_LINUX_GNU"
+        );
+        assert_eq!(
+            env_key("thumbv7em-none-eabihf.2"),
+            "THUMBV7EM_NONE_EABIHF_2"
+        );
+    }
 
     #[test]
     fn table_and_derivation_agree() {

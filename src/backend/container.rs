@@ -14,8 +14,8 @@
 use std::path::{Path, PathBuf};
 
 use super::{Invocation, cargo_args};
+use crate::machine::{EngineKind, Machine};
 use crate::process::Cmd;
-use crate::tools::{EngineKind, Toolbox};
 
 /// The `CARGO_HOME` the container's cargo uses: inside the backend's target directory.
 pub fn cargo_home(target_dir: &Path) -> PathBuf {
@@ -47,14 +47,11 @@ pub fn command(inv: &Invocation) -> Cmd {
         "--volume".to_owned(),
         volume(&inv.target_dir, &inv.target_dir, "rw"),
     ]);
-    for cache in ["registry", "git"] {
-        let host = run.cargo_home.join(cache);
-        if host.is_dir() {
-            cmd = cmd.args([
-                "--volume".to_owned(),
-                volume(&host, &home.join(cache), "ro"),
-            ]);
-        }
+    for cache in &run.cargo_caches {
+        cmd = cmd.args([
+            "--volume".to_owned(),
+            volume(&run.cargo_home.join(cache), &home.join(cache), "ro"),
+        ]);
     }
     cmd = cmd.args(["--workdir".to_owned(), inv.cwd.display().to_string()]);
     cmd = cmd.args(["--env".to_owned(), format!("CARGO_HOME={}", home.display())]);
@@ -73,8 +70,8 @@ pub fn command(inv: &Invocation) -> Cmd {
 
 /// `cargo fetch` on the host, before the container starts: it writes `Cargo.lock` if
 /// there is none and fills the registry and git caches the container reads offline.
-pub fn prepare(inv: &Invocation, tools: &Toolbox) -> Cmd {
-    let mut cmd = Cmd::new(tools.cargo(), &inv.cwd)
+pub fn prepare(inv: &Invocation, machine: &Machine) -> Cmd {
+    let mut cmd = Cmd::new(&machine.cargo, &inv.cwd)
         .arg("fetch")
         .arg("--manifest-path")
         .arg(&inv.manifest_path);
@@ -96,10 +93,9 @@ mod tests {
 
     use super::*;
     use crate::backend::{CargoFlags, ContainerRun};
-    use crate::env::Env;
-    use crate::tools::Engine;
+    use crate::machine::Engine;
 
-    fn invocation(kind: EngineKind, cargo_home: &Path) -> Invocation {
+    fn invocation(kind: EngineKind, cargo_home: &Path, caches: &[&str]) -> Invocation {
         Invocation {
             env: BTreeMap::from([(
                 "CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_RUSTFLAGS".to_owned(),
@@ -120,6 +116,7 @@ mod tests {
                 image: Some("localhost/parbuild-rust:bookworm".to_owned()),
                 workspace_root: "/ws".into(),
                 cargo_home: cargo_home.to_owned(),
+                cargo_caches: caches.iter().map(|c| (*c).to_owned()).collect(),
                 user_opts: None,
                 user_ids: (1000, 100),
             }),
@@ -129,10 +126,9 @@ mod tests {
 
     #[test]
     fn podman_runs_cargo_offline_in_the_image_with_the_project_read_only() {
-        let home = tempfile::tempdir().unwrap();
-        std::fs::create_dir(home.path().join("registry")).unwrap();
-        let h = home.path().display().to_string();
-        let cmd = command(&invocation(EngineKind::Podman, home.path()));
+        let home = Path::new("/home/me/.cargo");
+        let h = home.display().to_string();
+        let cmd = command(&invocation(EngineKind::Podman, home, &["registry"]));
         let expected: Vec<String> = [
             "podman",
             "run",
@@ -187,8 +183,8 @@ mod tests {
 
     #[test]
     fn docker_runs_as_the_user_and_skips_missing_caches() {
-        let home = tempfile::tempdir().unwrap();
-        let argv = command(&invocation(EngineKind::Docker, home.path())).argv_lossy();
+        let argv =
+            command(&invocation(EngineKind::Docker, Path::new("/h/.cargo"), &[])).argv_lossy();
         let at = argv.iter().position(|a| a == "--user").unwrap();
         assert_eq!(argv[at + 1], "1000:100");
         assert!(!argv.iter().any(|a| a.contains("registry")), "{argv:?}");
@@ -196,17 +192,19 @@ mod tests {
 
     #[test]
     fn offline_is_not_repeated_and_prepare_fetches_on_the_host() {
-        let home = tempfile::tempdir().unwrap();
-        let mut inv = invocation(EngineKind::Podman, home.path());
+        let mut inv = invocation(EngineKind::Podman, Path::new("/h/.cargo"), &[]);
         inv.flags.frozen = true;
         let argv = command(&inv).argv_lossy();
         assert!(
             !argv.iter().any(|a| a == "--offline"),
             "--frozen already means offline"
         );
-        let tools = Toolbox::new(&Env::from_vars([("CARGO", "/x/cargo")], "/"));
+        let machine = crate::machine::Machine {
+            cargo: "/x/cargo".into(),
+            ..crate::machine::sample()
+        };
         assert_eq!(
-            prepare(&inv, &tools).argv_lossy(),
+            prepare(&inv, &machine).argv_lossy(),
             [
                 "/x/cargo",
                 "fetch",

@@ -13,15 +13,15 @@
 use std::path::PathBuf;
 
 use super::{EnvSetting, Invocation, PathMapping, TargetContext, cargo_args};
+use crate::machine::{EngineKind, Machine};
 use crate::process::Cmd;
-use crate::tools::{self, EngineKind, Toolbox};
 
 /// The version whose behaviour this module knows.
 pub const VERSION: &str = "0.2.5";
 
 /// `CROSS_TARGET_<TRIPLE>_IMAGE`.
 pub fn image_var(triple: &str) -> String {
-    format!("CROSS_TARGET_{}_IMAGE", tools::target_env_key(triple))
+    format!("CROSS_TARGET_{}_IMAGE", crate::target::env_key(triple))
 }
 
 /// The image cross will use for `triple`, the most specific first: the user's
@@ -57,10 +57,10 @@ fn par_image(cx: &TargetContext) -> Option<&str> {
 ///   no listed toolchain active and cross finds it.
 /// * `CROSS_CUSTOM_TOOLCHAIN=1`: otherwise cross runs `rustup component add rust-src` (or
 ///   `target add`) on the host's toolchain; `parbuild doctor` says what std is missing.
-pub fn target_env(triple: &str, cx: &TargetContext, tools: &Toolbox) -> Vec<EnvSetting> {
+pub fn target_env(triple: &str, cx: &TargetContext, machine: &Machine) -> Vec<EnvSetting> {
     let mut out = Vec::new();
     let unset = |key: &str| cx.env.var_os(key).is_none();
-    let podman = tools.engine().filter(|e| e.kind == EngineKind::Podman);
+    let podman = machine.engine().filter(|e| e.kind == EngineKind::Podman);
     if let Some(engine) = podman.filter(|_| unset("CROSS_CONTAINER_ENGINE")) {
         out.push(EnvSetting {
             key: "CROSS_CONTAINER_ENGINE".to_owned(),
@@ -81,7 +81,7 @@ pub fn target_env(triple: &str, cx: &TargetContext, tools: &Toolbox) -> Vec<EnvS
     }
     let user_toolchain = cx.env.non_empty("RUSTUP_TOOLCHAIN");
     let user_gave_a_path = user_toolchain.is_some_and(|t| t.contains('/'));
-    if let Some(sysroot) = tools.sysroot().filter(|_| !user_gave_a_path) {
+    if let Some(sysroot) = machine.sysroot.as_ref().filter(|_| !user_gave_a_path) {
         out.push(EnvSetting {
             key: "RUSTUP_TOOLCHAIN".to_owned(),
             value: sysroot.display().to_string(),
@@ -99,8 +99,8 @@ pub fn target_env(triple: &str, cx: &TargetContext, tools: &Toolbox) -> Vec<EnvS
 }
 
 /// `cross build …` for `inv` (one target).
-pub fn command(inv: &Invocation, tools: &Toolbox) -> Cmd {
-    let program = tools
+pub fn command(inv: &Invocation, machine: &Machine) -> Cmd {
+    let program = machine
         .which("cross")
         .map_or_else(|| "cross".into(), PathBuf::into_os_string);
     let mut args = cargo_args(inv, |t| t.triple.clone());
@@ -172,7 +172,7 @@ mod tests {
     use super::*;
     use crate::backend::{ContainerRun, host_path};
     use crate::env::Env;
-    use crate::tools::Engine;
+    use crate::machine::Engine;
 
     fn invocation(env: &[(&str, &str)]) -> Invocation {
         Invocation {
@@ -191,6 +191,7 @@ mod tests {
                 image: None,
                 workspace_root: "/ws".into(),
                 cargo_home: "/root/.cargo".into(),
+                cargo_caches: Vec::new(),
                 user_opts: None,
                 user_ids: (0, 0),
             }),
@@ -200,10 +201,10 @@ mod tests {
 
     #[test]
     fn command_is_cross_build_with_cargo_args_a_job_count_and_a_named_container() {
-        let tools = Toolbox::new(&Env::from_vars([("PATH", "/nonexistent")], "/"));
+        let machine = crate::machine::sample();
         let cmd = command(
             &invocation(&[("CROSS_CONTAINER_ENGINE", "/usr/bin/podman")]),
-            &tools,
+            &machine,
         );
         assert_eq!(
             cmd.argv_lossy(),
@@ -244,12 +245,12 @@ mod tests {
 
     #[test]
     fn users_container_opts_come_first() {
-        let tools = Toolbox::new(&Env::from_vars([("PATH", "/nonexistent")], "/"));
+        let machine = crate::machine::sample();
         let mut inv = invocation(&[]);
         if let Some(run) = inv.container.as_mut() {
             run.user_opts = Some("--cpus 1".to_owned());
         }
-        let cmd = command(&inv, &tools);
+        let cmd = command(&inv, &machine);
         assert!(
             cmd.to_string()
                 .contains("CROSS_CONTAINER_OPTS='--cpus 1 --name parbuild-7-cross --init'"),
@@ -279,7 +280,7 @@ mod tests {
 
     #[test]
     fn env_respects_the_users_settings() {
-        let tools = Toolbox::new(&Env::from_vars([("PATH", "/nonexistent")], "/"));
+        let machine = crate::machine::sample();
         let triple = "aarch64-unknown-linux-gnu";
         let cx = TargetContext {
             image: Some("localhost/mine:1".to_owned()),
@@ -293,7 +294,7 @@ mod tests {
                 .map(|s| (s.key, s.value))
                 .collect::<BTreeMap<_, _>>()
         };
-        let env = keys(target_env(triple, &cx, &tools));
+        let env = keys(target_env(triple, &cx, &machine));
         assert_eq!(
             env["CROSS_TARGET_AARCH64_UNKNOWN_LINUX_GNU_IMAGE"],
             "localhost/mine:1"
@@ -311,7 +312,7 @@ mod tests {
             ),
             ..cx
         };
-        let env = keys(target_env(triple, &cx, &tools));
+        let env = keys(target_env(triple, &cx, &machine));
         assert!(!env.contains_key("CROSS_TARGET_AARCH64_UNKNOWN_LINUX_GNU_IMAGE"));
         assert!(!env.contains_key("CROSS_CUSTOM_TOOLCHAIN"));
         assert_eq!(image(triple, &cx), "theirs:2");
@@ -329,14 +330,14 @@ mod tests {
             ..TargetContext::default()
         };
         assert_eq!(image(triple, &cx), "from-cross-toml:1");
-        assert!(!keys(target_env(triple, &cx, &tools)).contains_key(var));
+        assert!(!keys(target_env(triple, &cx, &machine)).contains_key(var));
         let cx = TargetContext {
             cross_toml_image: None,
             ..cx
         };
         assert_eq!(image(triple, &cx), "build-default:1");
         assert_eq!(
-            keys(target_env(triple, &cx, &tools))[var],
+            keys(target_env(triple, &cx, &machine))[var],
             "build-default:1"
         );
     }

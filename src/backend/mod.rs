@@ -17,10 +17,11 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use crate::env::Env;
+use crate::machine::{Engine, EngineKind, Machine, UserLinker};
 use crate::manifest::BackendKind;
 use crate::metadata::{Artifact, ArtifactKind};
 use crate::process::Cmd;
-use crate::tools::{Engine, EngineKind, Missing, Toolbox};
+use crate::tools::{self, Missing};
 
 /// cargo's `--offline`, `--locked`, `--frozen`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
@@ -101,6 +102,8 @@ pub struct ContainerRun {
     pub workspace_root: PathBuf,
     /// The host's `CARGO_HOME` (its registry and git caches are shared read-only).
     pub cargo_home: PathBuf,
+    /// Which of its caches (`registry`, `git`) exist, to be mounted.
+    pub cargo_caches: Vec<String>,
     /// The user's own `CROSS_CONTAINER_OPTS`, which parbuild's options follow.
     pub user_opts: Option<String>,
     /// The user's uid and gid (docker runs the container as them).
@@ -136,12 +139,12 @@ pub(crate) fn sample_invocation(backend: &str) -> Invocation {
 }
 
 /// The command for `inv` on backend `kind`.
-pub fn command(kind: BackendKind, inv: &Invocation, tools: &Toolbox) -> Cmd {
+pub fn command(kind: BackendKind, inv: &Invocation, machine: &Machine) -> Cmd {
     match kind {
-        BackendKind::Zig => zig::command(inv, tools),
-        BackendKind::Cross => cross::command(inv, tools),
+        BackendKind::Zig => zig::command(inv, machine),
+        BackendKind::Cross => cross::command(inv, machine),
         BackendKind::Container => container::command(inv),
-        _ => cargo::command(inv, tools),
+        _ => cargo::command(inv, machine),
     }
 }
 
@@ -254,7 +257,7 @@ pub struct TargetContext {
     pub host: String,
     /// `CARGO_TARGET_<T>_LINKER` from the environment, or `target.<T>.linker` from the
     /// user's cargo config (with where it came from).
-    pub user_linker: Option<(String, String)>,
+    pub user_linker: Option<UserLinker>,
     /// `MACOSX_DEPLOYMENT_TARGET` from the environment.
     pub user_macos_target: Option<String>,
     /// `[build] macos-deployment-target` from `par.toml`.
@@ -280,13 +283,13 @@ pub fn target_env(
     kind: BackendKind,
     triple: &str,
     cx: &TargetContext,
-    tools: &Toolbox,
+    machine: &Machine,
 ) -> Vec<EnvSetting> {
     match kind {
         BackendKind::Zig => zig::target_env(triple, cx),
-        BackendKind::Cross => cross::target_env(triple, cx, tools),
+        BackendKind::Cross => cross::target_env(triple, cx, machine),
         BackendKind::Container => Vec::new(),
-        _ => cargo::target_env(triple, cx, tools),
+        _ => cargo::target_env(triple, cx, machine),
     }
 }
 
@@ -295,34 +298,33 @@ pub fn missing(
     kind: BackendKind,
     triple: &str,
     cx: &TargetContext,
-    tools: &Toolbox,
+    machine: &Machine,
 ) -> Vec<Missing> {
     match kind {
         // The image brings its own toolchain; only the engine and the image matter.
         BackendKind::Container => {
-            let mut missing: Vec<Missing> = tools.engine_missing().into_iter().collect();
+            let mut missing: Vec<Missing> = tools::engine_missing(machine).into_iter().collect();
             if let Some(image) = &cx.image {
-                missing.extend(tools.image_missing(image));
+                missing.extend(tools::image_missing(machine, image));
             }
             missing
         }
         // cross mounts the host's toolchain, std included.
         BackendKind::Cross => {
-            let mut missing: Vec<Missing> = tools.std_missing(triple).into_iter().collect();
-            missing.extend(tools.cross_missing());
-            missing.extend(tools.engine_missing());
-            missing.extend(tools.image_missing(&cross::image(triple, cx)));
+            let mut missing: Vec<Missing> =
+                tools::std_missing(machine, triple).into_iter().collect();
+            missing.extend(tools::cross_missing(machine));
+            missing.extend(tools::engine_missing(machine));
+            missing.extend(tools::image_missing(machine, &cross::image(triple, cx)));
             missing
         }
-        BackendKind::Zig => tools
-            .std_missing(triple)
+        BackendKind::Zig => tools::std_missing(machine, triple)
             .into_iter()
-            .chain(tools.zig_missing())
+            .chain(tools::zig_missing(machine))
             .collect(),
-        _ => tools
-            .std_missing(triple)
+        _ => tools::std_missing(machine, triple)
             .into_iter()
-            .chain(cargo::linker_missing(triple, cx, tools))
+            .chain(cargo::linker_missing(triple, cx, machine))
             .collect(),
     }
 }
@@ -330,7 +332,7 @@ pub fn missing(
 /// The backend `auto` picks for `triple`, and why. The containerized backends are
 /// chosen only when configured (an image in `par.toml`, the target in `Cross.toml`) or
 /// when nothing else here can build the target.
-pub fn choose_auto(triple: &str, cx: &TargetContext, tools: &Toolbox) -> (BackendKind, String) {
+pub fn choose_auto(triple: &str, cx: &TargetContext, machine: &Machine) -> (BackendKind, String) {
     if let Some(image) = cx.image.as_ref().filter(|_| cx.target_image) {
         return (
             BackendKind::Container,
@@ -349,17 +351,20 @@ pub fn choose_auto(triple: &str, cx: &TargetContext, tools: &Toolbox) -> (Backen
             "the host target: the host's own cargo and linker".to_owned(),
         );
     }
-    if let Some((linker, origin)) = &cx.user_linker {
+    if let Some(user) = &cx.user_linker {
         return (
             BackendKind::Cargo,
-            format!("you set the linker `{linker}` ({origin}): your setting wins"),
+            format!(
+                "you set the linker `{}` ({}): your setting wins",
+                user.linker, user.origin
+            ),
         );
     }
     let zig_ok = zig::supports(triple);
-    if zig_ok && tools.zigbuild().is_some() && tools.zig_available() {
+    if zig_ok && machine.has_zig() {
         return (BackendKind::Zig, zig::WHY.to_owned());
     }
-    if cargo::found_linker(triple, tools).is_some() {
+    if cargo::found_linker(triple, machine).is_some() {
         return (
             BackendKind::Cargo,
             "zig is not installed; a cross linker for this target was found".to_owned(),
@@ -373,7 +378,7 @@ pub fn choose_auto(triple: &str, cx: &TargetContext, tools: &Toolbox) -> (Backen
             format!("{} (not installed yet: see missing)", zig::WHY),
         );
     }
-    if tools.which("cross").is_some() && tools.engine_status().is_ok() {
+    if machine.which("cross").is_some() && machine.engine_status().is_ok() {
         return (
             BackendKind::Cross,
             "neither zig nor a cross linker can build it here; cross can, in a container"
@@ -437,6 +442,7 @@ mod tests {
             image: None,
             workspace_root: "/ws".into(),
             cargo_home: "/h/.cargo".into(),
+            cargo_caches: Vec::new(),
             user_opts: None,
             user_ids: (1000, 1000),
         };

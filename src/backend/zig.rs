@@ -7,8 +7,8 @@
 //! says otherwise), because zig otherwise targets the newest macOS.
 
 use super::{EnvSetting, Invocation, TargetContext, cargo_args};
+use crate::machine::Machine;
 use crate::process::Cmd;
-use crate::tools::Toolbox;
 
 /// Why `auto` picks zig.
 pub const WHY: &str =
@@ -86,8 +86,8 @@ pub fn triple_arg(triple: &str, glibc: Option<&str>) -> String {
 }
 
 /// `cargo-zigbuild zigbuild …` for `inv`.
-pub fn command(inv: &Invocation, tools: &Toolbox) -> Cmd {
-    let program = tools.zigbuild().map_or_else(
+pub fn command(inv: &Invocation, machine: &Machine) -> Cmd {
+    let program = machine.zigbuild().map_or_else(
         || "cargo-zigbuild".into(),
         std::path::PathBuf::into_os_string,
     );
@@ -96,7 +96,7 @@ pub fn command(inv: &Invocation, tools: &Toolbox) -> Cmd {
         .args(cargo_args(inv, |t| {
             triple_arg(&t.triple, t.glibc.as_deref())
         }));
-    if let Some(python) = tools.zig_python() {
+    if let Some(python) = &machine.zig_python {
         cmd = cmd.env("CARGO_ZIGBUILD_PYTHON_PATH", python);
     }
     for (k, v) in &inv.env {

@@ -8,15 +8,13 @@ use crate::cli::BuildArgs;
 use crate::error::Result;
 use crate::pipeline::runner::{self, Status};
 use crate::pipeline::{BuildError, timings, ui};
-use crate::tools::Toolbox;
 
 use super::Context;
 use super::pack::{PackRequest, pack_unless_current};
 
 /// Runs `parbuild build`.
 pub fn run(args: &BuildArgs, ctx: &Context) -> Result<()> {
-    let tools = Toolbox::new(&ctx.env);
-    let (manifest, plan) = super::plan::load(ctx, &args.select, args.fail_fast, &tools)?;
+    let (manifest, plan, _) = super::plan::load(ctx, &args.select, args.fail_fast)?;
     for w in &plan.warnings {
         ctx.reporter.warn(w);
     }

@@ -6,16 +6,16 @@ use std::fmt::Write as _;
 
 use crate::cli::{BackendChoice, PlanArgs, SelectArgs};
 use crate::error::Result;
+use crate::machine::Machine;
 use crate::manifest::{BackendKind, Manifest};
+use crate::metadata::Package;
 use crate::plan::{self, Overrides, Plan};
-use crate::tools::Toolbox;
 
 use super::Context;
 
 /// Runs `parbuild plan`.
 pub fn run(args: &PlanArgs, ctx: &Context) -> Result<()> {
-    let tools = Toolbox::new(&ctx.env);
-    let (_, plan) = load(ctx, &args.select, false, &tools)?;
+    let (_, plan, _) = load(ctx, &args.select, false)?;
     if args.json {
         ctx.reporter.json(&plan);
     } else {
@@ -24,13 +24,13 @@ pub fn run(args: &PlanArgs, ctx: &Context) -> Result<()> {
     Ok(())
 }
 
-/// Loads `par.toml`, asks cargo about the package and makes the plan.
+/// Loads `par.toml`, asks cargo about the package, probes the machine once and makes the
+/// plan; the machine is returned for `doctor`, which shows what it found.
 pub fn load(
     ctx: &Context,
     select: &SelectArgs,
     fail_fast: bool,
-    tools: &Toolbox,
-) -> Result<(Manifest, Plan)> {
+) -> Result<(Manifest, Plan, Machine)> {
     let manifest = crate::manifest::load(&ctx.manifest_path())?;
     let package = crate::metadata::resolve(&manifest, &ctx.env)?;
     let overrides = Overrides {
@@ -51,8 +51,19 @@ pub fn load(
         },
         fail_fast,
     };
-    let plan = plan::make(&manifest, &package, &overrides, &ctx.env, tools)?;
-    Ok((manifest, plan))
+    let machine = probe(ctx, &manifest, &package, &overrides);
+    let plan = plan::make(&manifest, &package, &overrides, &ctx.env, &machine)?;
+    Ok((manifest, plan, machine))
+}
+
+/// The one look at the machine before a plan: what the manifest's targets need, and the
+/// container engine only if the plan says a target may run in a container.
+fn probe(ctx: &Context, manifest: &Manifest, package: &Package, overrides: &Overrides) -> Machine {
+    let mut machine = Machine::probe(&ctx.env, &plan::probe_request(manifest, package));
+    if let Some(images) = plan::container_images(manifest, overrides, &ctx.env, &machine) {
+        machine.probe_containers(&ctx.env, &images);
+    }
+    machine
 }
 
 /// One line on a macOS target's SDK: which, and why.
