@@ -63,21 +63,68 @@ fn no_stubs_in_the_product() {
     assert!(stubs.is_empty(), "{stubs:#?}");
 }
 
-/// The product's code in `path`: without comments, and without its `#[cfg(test)]` part
+/// The product's code in `path`: without comments, and without its `#[cfg(test)]` items
 /// (tests may use anything); `None` for a test-only file.
 fn product_code(path: &Path) -> Option<String> {
     let name = path.file_name()?.to_string_lossy();
     if name == "tests.rs" || name.ends_with("_tests.rs") {
         return None;
     }
-    let text = std::fs::read_to_string(path).ok()?;
-    let text = text.split("#[cfg(test)]").next().unwrap_or("");
-    Some(
-        text.lines()
-            .filter(|l| !l.trim_start().starts_with("//"))
-            .collect::<Vec<_>>()
-            .join("\n"),
-    )
+    Some(without_tests(&std::fs::read_to_string(path).ok()?))
+}
+
+/// `text` without comment lines and `#[cfg(test)]` items.
+fn without_tests(text: &str) -> String {
+    let mut rest = text
+        .lines()
+        .filter(|l| !l.trim_start().starts_with("//"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let mut code = String::new();
+    while let Some(at) = rest.find("#[cfg(test)]") {
+        code.push_str(&rest[..at]);
+        let item = &rest[at + "#[cfg(test)]".len()..];
+        rest = item[item_len(item)..].to_owned();
+    }
+    code.push_str(&rest);
+    code
+}
+
+/// The length of the item that starts `code`: through its `;` (`mod tests;`) or through the
+/// brace that closes its body (`mod tests { … }`, a `fn`), skipping strings and characters.
+fn item_len(code: &str) -> usize {
+    let bytes = code.as_bytes();
+    let mut depth = 0usize;
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'"' => {
+                i += 1;
+                while i < bytes.len() && bytes[i] != b'"' {
+                    i += if bytes[i] == b'\\' { 2 } else { 1 };
+                }
+            }
+            // '{' or '\'' is a character; 'a (a lifetime) is not.
+            b'\'' if bytes.get(i + 1) == Some(&b'\\') => {
+                i += 2;
+                while i < bytes.len() && bytes[i] != b'\'' {
+                    i += 1;
+                }
+            }
+            b'\'' if bytes.get(i + 2) == Some(&b'\'') => i += 2,
+            b';' if depth == 0 => return i + 1,
+            b'{' => depth += 1,
+            b'}' => {
+                depth = depth.saturating_sub(1);
+                if depth == 0 {
+                    return i + 1;
+                }
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    code.len()
 }
 
 /// The first segment of every `crate::…` path in `code` (`crate::{a, b::c}` gives a, b).
@@ -186,6 +233,17 @@ fn only_the_process_module_starts_programs() {
         wrong.is_empty(),
         "only src/process.rs starts programs (through process::Cmd): {wrong:#?}"
     );
+}
+
+#[test]
+fn product_code_drops_only_the_test_items() {
+    let code = without_tests(
+        "use crate::a;\n#[cfg(test)]\n#[path = \"x_tests.rs\"]\nmod tests;\nuse crate::b;\n\
+         #[cfg(test)]\nfn helper(x: bool) -> char { if x { '{' } else { '\\'' } }\nuse crate::c;\n\
+         #[cfg(test)]\nmod tests {\n    use crate::d;\n    const S: &str = \"}\";\n}\n\
+         // use crate::e;\nuse crate::f;",
+    );
+    assert_eq!(crate_modules(&code), ["a", "b", "c", "f"]);
 }
 
 #[test]
