@@ -1,7 +1,10 @@
 //! The command line, as clap types and nothing else.
 //!
 //! Parsing only: turning these raw values into validated domain types is the job of the
-//! command that receives them, so that nothing below the commands sees clap.
+//! command that receives them, so that nothing below the commands sees clap. Where a
+//! lower layer takes options (`progress::ColorChoice`, `keystore::KeyFlags`), the clap
+//! type converts into that layer's own type here (`From`): the layers below never import
+//! this module.
 
 use std::path::PathBuf;
 
@@ -74,6 +77,16 @@ pub enum ColorChoice {
     Auto,
     Always,
     Never,
+}
+
+impl From<ColorChoice> for crate::progress::ColorChoice {
+    fn from(c: ColorChoice) -> Self {
+        match c {
+            ColorChoice::Auto => Self::Auto,
+            ColorChoice::Always => Self::Always,
+            ColorChoice::Never => Self::Never,
+        }
+    }
 }
 
 /// The subcommands.
@@ -322,6 +335,17 @@ pub struct SignArgs {
     /// Fail instead of generating a missing key (always the case when `CI` is set).
     #[arg(long)]
     pub disable_keygen: bool,
+}
+
+impl From<&SignArgs> for crate::keystore::KeyFlags {
+    fn from(a: &SignArgs) -> Self {
+        Self {
+            issuer: a.issuer.clone(),
+            subject: a.subject.clone(),
+            keys_dir: a.keys_dir.clone(),
+            disable_keygen: a.disable_keygen,
+        }
+    }
 }
 
 /// Archive compression.

@@ -65,7 +65,7 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
     };
     let reporter = progress::Reporter::new(
         verbosity,
-        cli.global.color,
+        cli.global.color.into(),
         env.var_os("NO_COLOR").is_some(),
     );
     let code = match commands::dispatch(cli, env, &reporter) {

@@ -7,8 +7,6 @@
 use std::io::{IsTerminal, Write};
 use std::sync::Mutex;
 
-use crate::cli::ColorChoice;
-
 /// How much to say.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Verbosity {
@@ -18,6 +16,18 @@ pub enum Verbosity {
     Normal,
     /// Also every command run.
     Verbose,
+}
+
+/// When to use colours and progress bars (the CLI's `--color` converts into it).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum ColorChoice {
+    /// When stderr is a terminal and `NO_COLOR` is not set.
+    #[default]
+    Auto,
+    /// Always.
+    Always,
+    /// Never.
+    Never,
 }
 
 /// The one writer of stdout and stderr.

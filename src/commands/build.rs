@@ -6,7 +6,8 @@
 use crate::archive::ProviderMeta;
 use crate::cli::BuildArgs;
 use crate::error::Result;
-use crate::pipeline::runner::{self, Status};
+use crate::pipeline::outcome::Status;
+use crate::pipeline::runner;
 use crate::pipeline::{BuildError, timings, ui};
 
 use super::Context;

@@ -10,7 +10,7 @@ use crate::cli::BuildArgs;
 use crate::error::{Error, Result};
 use crate::manifest::Manifest;
 use crate::part::{self, PartManifest, Source};
-use crate::pipeline::runner::{Outcome, Status};
+use crate::pipeline::outcome::{Outcome, Status};
 use crate::plan::Plan;
 use crate::process::Cmd;
 

@@ -17,7 +17,6 @@ use std::path::{Path, PathBuf};
 
 use nkeys::{KeyPair, KeyPairType};
 
-use crate::cli::SignArgs;
 use crate::env::Env;
 use crate::manifest::{KeyRef, SignSettings};
 
@@ -70,6 +69,35 @@ impl Role {
     }
 }
 
+/// What the command line said about keys (the CLI's `SignArgs` converts into it, so this
+/// module never sees clap's types).
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct KeyFlags {
+    /// `--issuer`: the issuer key file.
+    pub issuer: Option<PathBuf>,
+    /// `--subject`: the subject key file.
+    pub subject: Option<PathBuf>,
+    /// `--keys-dir`.
+    pub keys_dir: Option<PathBuf>,
+    /// `--disable-keygen`.
+    pub disable_keygen: bool,
+}
+
+impl fmt::Debug for KeyFlags {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let show = |p: &Option<PathBuf>| match p {
+            Some(p) if looks_like_seed(&p.to_string_lossy()) => "<hidden>".to_owned(),
+            other => format!("{other:?}"),
+        };
+        f.debug_struct("KeyFlags")
+            .field("issuer", &show(&self.issuer))
+            .field("subject", &show(&self.subject))
+            .field("keys_dir", &self.keys_dir)
+            .field("disable_keygen", &self.disable_keygen)
+            .finish()
+    }
+}
+
 /// What the user said about keys: flags, `par.toml` `[sign]`, pins.
 #[derive(Clone, Default, PartialEq, Eq)]
 pub struct KeyOptions {
@@ -106,13 +134,14 @@ impl fmt::Debug for KeyOptions {
 
 impl KeyOptions {
     /// From the command line and, when there is one, `par.toml`'s `[sign]` (the flags win).
-    pub fn new(args: &SignArgs, manifest: Option<&SignSettings>) -> Self {
+    pub fn new(flags: impl Into<KeyFlags>, manifest: Option<&SignSettings>) -> Self {
+        let flags = flags.into();
         let m = manifest.cloned().unwrap_or_default();
         Self {
-            issuer: args.issuer.clone().map(KeyRef::Path).or(m.issuer),
-            subject: args.subject.clone().map(KeyRef::Path).or(m.subject),
-            keys_dir: args.keys_dir.clone(),
-            disable_keygen: args.disable_keygen,
+            issuer: flags.issuer.map(KeyRef::Path).or(m.issuer),
+            subject: flags.subject.map(KeyRef::Path).or(m.subject),
+            keys_dir: flags.keys_dir,
+            disable_keygen: flags.disable_keygen,
             issuer_public: m.issuer_public,
             subject_public: m.subject_public,
         }

@@ -96,6 +96,11 @@ fn wrong_type_malformed_and_seed_on_cli_never_leak() {
         ..KeyOptions::default()
     };
     no_seed(&format!("{opts:?}"));
+    let flags = KeyFlags {
+        subject: Some(ACCOUNT_SEED.into()),
+        ..KeyFlags::default()
+    };
+    no_seed(&format!("{flags:?}"));
     let e = resolve(&opts, &env(dir.path(), &[]), "p").unwrap_err();
     assert!(matches!(e, KeyError::SeedOnCommandLine { .. }), "{e}");
     no_seed(&render(&e));
@@ -198,9 +203,9 @@ fn pins() {
 
 #[test]
 fn options_from_cli_and_manifest() {
-    let args = SignArgs {
+    let args = KeyFlags {
         issuer: Some("cli.nk".into()),
-        ..SignArgs::default()
+        ..KeyFlags::default()
     };
     let manifest = SignSettings {
         issuer: Some(KeyRef::Path("/m/acct.nk".into())),
@@ -208,7 +213,7 @@ fn options_from_cli_and_manifest() {
         issuer_public: Some(ACCOUNT_PUB.into()),
         subject_public: None,
     };
-    let o = KeyOptions::new(&args, Some(&manifest));
+    let o = KeyOptions::new(args, Some(&manifest));
     assert_eq!(o.issuer, Some(KeyRef::Path("cli.nk".into())));
     assert_eq!(o.subject, Some(KeyRef::Env("SVC".into())));
     assert_eq!(o.issuer_public.as_deref(), Some(ACCOUNT_PUB));

@@ -1,7 +1,8 @@
 //! The build pipeline: run the plan's invocations in parallel under one jobserver
 //! ([`runner`]), show them ([`ui`]), record a timeline on request ([`timings`]), then hand
-//! the built binaries to signing and packing.
+//! the built binaries ([`outcome`]) to signing and packing.
 
+pub mod outcome;
 pub mod runner;
 pub mod timings;
 pub mod totals;

@@ -25,50 +25,12 @@ use std::time::{Duration, Instant};
 use cargo_metadata::Message;
 
 use super::BuildError;
+use super::outcome::{Outcome, Status};
 use super::ui::Ui;
 use crate::archive::Label;
-use crate::manifest::BackendKind;
 use crate::metadata::{Artifact, ArtifactKind};
 use crate::plan::{InvocationPlan, Plan};
 use crate::process::{self, ProcessError, interrupt};
-
-/// How a target ended.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-#[serde(tag = "status", rename_all = "lowercase")]
-pub enum Status {
-    /// Built: the artifact cargo reported.
-    Built {
-        /// The file.
-        path: PathBuf,
-        /// Its size in bytes.
-        size: u64,
-    },
-    /// cargo failed for it.
-    Failed {
-        /// The error lines from its log.
-        excerpt: String,
-    },
-    /// Stopped because another target failed (`--fail-fast`) or Ctrl-C.
-    Cancelled,
-}
-
-/// One target's result.
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct Outcome {
-    /// The label.
-    pub label: Label,
-    /// The triple.
-    pub triple: String,
-    /// The backend.
-    pub backend: BackendKind,
-    /// How it ended.
-    #[serde(flatten)]
-    pub status: Status,
-    /// Wall time of its invocation.
-    pub seconds: f64,
-    /// The log of its invocation.
-    pub log: PathBuf,
-}
 
 /// Runs every invocation of `plan`; returns one outcome per target, in plan order.
 /// Fails only when interrupted (after every child has been waited for) or when the

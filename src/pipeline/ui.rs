@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use super::runner::{Outcome, Status};
+use super::outcome::{Outcome, Status};
 use crate::archive::Label;
 use crate::plan::Plan;
 use crate::progress::Reporter;

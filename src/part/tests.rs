@@ -1,7 +1,11 @@
 //! Unit tests of the part format: round trip, every kind of damage rejected without a
 //! panic, the decompression cap, and the set checks with the field that differs named.
 
+use std::path::{Path, PathBuf};
+
 use super::*;
+use crate::archive::tar as tarfmt;
+use crate::archive::{Compression, ProviderMeta};
 
 fn manifest(label: &str, binary: &Path) -> PartManifest {
     PartManifest {
