@@ -280,10 +280,12 @@ const LAYERS: &[&[&str]] = &[
     // The one way to start a program.
     &["process"],
     // One job each, none using another: cargo metadata, keys, the part format,
-    // registries, macOS stubs, tools on PATH, and issue 12's `machine` probe (to come).
+    // registries, macOS stubs, and the one probe of the machine.
     &[
-        "metadata", "keystore", "part", "registry", "stubs", "tools", "machine",
+        "metadata", "keystore", "part", "registry", "stubs", "machine",
     ],
+    // What a target lacks, from the machine's facts, and how to install it.
+    &["tools"],
     // How each backend builds a target: descriptions only.
     &["backend"],
     // Manifest + package + machine → the plan.
@@ -580,5 +582,46 @@ fn the_cycle_finder_finds_cycles() {
             "super::"
         ),
         ["ui", "BuildError", "super"]
+    );
+}
+
+/// `plan` and `backend` are pure: the plan is a function of the manifest, the probed
+/// machine and the options (ARCHITECTURE.md), so neither runs a command nor looks at the
+/// file system; `machine` does that once, before.
+#[test]
+fn plan_and_backends_start_nothing_and_read_no_file() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let effects = [
+        ".read_stdout(",
+        ".output_checked(",
+        ".spawn(",
+        ".status(",
+        "std::fs",
+        "File::",
+        ".exists()",
+        ".is_dir()",
+        ".is_file()",
+        ".metadata()",
+        "read_dir(",
+        "std::thread::available_parallelism",
+        "std::process::id",
+        "nix::",
+    ];
+    let mut files = Vec::new();
+    rust_files(&root.join("src/plan"), &mut files);
+    rust_files(&root.join("src/backend"), &mut files);
+    assert!(files.len() >= 6, "{files:?}");
+    let mut wrong = Vec::new();
+    for f in &files {
+        let Some(code) = product_code(f) else {
+            continue;
+        };
+        for e in effects.iter().filter(|e| code.contains(*e)) {
+            wrong.push(format!("{}: {e}", f.strip_prefix(root).unwrap().display()));
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "plan and backends decide from data; src/machine.rs probes: {wrong:#?}"
     );
 }
