@@ -180,10 +180,12 @@ fn run_invocation(
     let result = std::thread::scope(|s| {
         if ui.wants_totals() {
             for (label, triple) in &triples {
+                let Some(target) = plan.targets.iter().find(|t| t.triple == *triple) else {
+                    continue;
+                };
                 s.spawn(move || {
-                    let p = &plan.package;
                     if let Some(n) =
-                        super::totals::crate_count(&p.manifest_path, &p.name, triple, plan.flags)
+                        super::totals::crate_count(&target.count_command, &plan.package.name)
                     {
                         ui.set_total(label, n);
                     }

@@ -4,33 +4,16 @@
 //! display only; nothing else depends on it.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::Path;
 
 use cargo_metadata::{DependencyKind, Metadata, PackageId};
 
-use crate::backend::CargoFlags;
 use crate::process::Cmd;
 
-/// The number of crates `package` pulls in for `triple`, or `None` if cargo cannot say.
-pub fn crate_count(
-    manifest_path: &Path,
-    package: &str,
-    triple: &str,
-    flags: CargoFlags,
-) -> Option<u64> {
-    let dir = manifest_path.parent()?;
-    let cmd = Cmd::new("cargo", dir)
-        .args([
-            "metadata",
-            "--format-version",
-            "1",
-            "--filter-platform",
-            triple,
-            "--manifest-path",
-        ])
-        .arg(manifest_path)
-        .args(flags.args());
-    let out = cmd.output_checked().ok()?;
+/// The number of crates `package` pulls in, from the output of `metadata` (the plan's
+/// `cargo metadata --filter-platform <triple>` of the target), or `None` if cargo cannot
+/// say.
+pub fn crate_count(metadata: &Cmd, package: &str) -> Option<u64> {
+    let out = metadata.output_checked().ok()?;
     let metadata: Metadata = serde_json::from_slice(&out.stdout).ok()?;
     count(&metadata, package)
 }
@@ -76,15 +59,14 @@ mod tests {
 
     #[test]
     fn counts_this_workspaces_hello_provider() {
-        let manifest =
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/hello-provider/Cargo.toml");
-        let n = crate_count(
-            &manifest,
-            "hello-provider",
-            "aarch64-unknown-linux-gnu",
-            CargoFlags::default(),
-        )
-        .expect("cargo metadata answers");
+        let manifest = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("examples/hello-provider/Cargo.toml");
+        let metadata = Cmd::new(env!("CARGO"), env!("CARGO_MANIFEST_DIR"))
+            .args(["metadata", "--format-version", "1", "--filter-platform"])
+            .arg("aarch64-unknown-linux-gnu")
+            .arg("--manifest-path")
+            .arg(&manifest);
+        let n = crate_count(&metadata, "hello-provider").expect("cargo metadata answers");
         // hello-provider, serde_json and its few dependencies.
         assert!((3..20).contains(&n), "{n}");
     }

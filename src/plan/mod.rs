@@ -115,6 +115,10 @@ pub struct TargetPlan {
     /// stubs), and why.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sdk: Option<backend::zig::Sdk>,
+    /// `cargo metadata --filter-platform <triple>`: how many crates the build compiles,
+    /// for the progress lanes.
+    #[serde(skip)]
+    pub count_command: Cmd,
 }
 
 /// Framework stubs an invocation needs before it starts (macOS targets without an SDK).

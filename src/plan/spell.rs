@@ -198,6 +198,12 @@ pub(super) fn invocations(
                     missing: d.missing.clone(),
                     image: d.image.clone(),
                     sdk,
+                    count_command: Cmd::new(&machine.cargo, &package.workspace_root)
+                        .args(["metadata", "--format-version", "1", "--filter-platform"])
+                        .arg(&d.spec.triple)
+                        .arg("--manifest-path")
+                        .arg(&package.manifest_path)
+                        .args(overrides.flags.args()),
                 },
             ));
         }

@@ -132,6 +132,20 @@ fn zig_builds_a_foreign_linux_target_with_a_glibc_floor() {
     let argv = argv(&p, 0);
     assert_eq!(argv[0], "/usr/bin/cargo-zigbuild");
     assert!(argv.contains(&format!("{AARCH64}.2.17")), "{argv:?}");
+    // The lanes' crate count asks the same cargo, for the target's platform.
+    assert_eq!(
+        t.count_command.argv_lossy(),
+        [
+            "cargo",
+            "metadata",
+            "--format-version",
+            "1",
+            "--filter-platform",
+            AARCH64,
+            "--manifest-path",
+            "/ws/Cargo.toml"
+        ]
+    );
 }
 
 #[test]
