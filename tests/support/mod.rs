@@ -669,3 +669,76 @@ pub fn tiny_crate(p: &Project, rel: &str) -> PathBuf {
     );
     p.path(rel)
 }
+
+/// A process seen in `/proc`: its id, name and command line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Seen {
+    /// The process id.
+    pub pid: i32,
+    /// Its name (`comm`, at most 15 characters).
+    pub comm: String,
+    /// Its command line, arguments joined by spaces.
+    pub cmdline: String,
+}
+
+/// Every live process (not a zombie) whose working directory is under `dir` or whose
+/// command line mentions `dir`, but this test process: what a killed run left behind.
+pub fn processes_in(dir: &Path) -> Vec<Seen> {
+    let marker = dir.display().to_string();
+    let me = std::process::id().to_string();
+    process_dirs()
+        .into_iter()
+        .filter(|p| p.file_name().is_some_and(|n| n.to_string_lossy() != me))
+        .filter_map(|p| {
+            let stat = std::fs::read_to_string(p.join("stat")).ok()?;
+            // `pid (comm) state …`: a zombie (Z) or a dead (X) process runs nothing.
+            let state = stat.rsplit_once(')')?.1.split_whitespace().next()?;
+            if state == "Z" || state == "X" {
+                return None;
+            }
+            let cmdline = String::from_utf8_lossy(&std::fs::read(p.join("cmdline")).ok()?)
+                .replace('\0', " ")
+                .trim()
+                .to_owned();
+            let inside = std::fs::read_link(p.join("cwd")).is_ok_and(|cwd| cwd.starts_with(dir))
+                || cmdline.contains(&marker);
+            let pid = p.file_name()?.to_string_lossy().parse().ok()?;
+            inside.then(|| Seen {
+                pid,
+                comm: std::fs::read_to_string(p.join("comm"))
+                    .unwrap_or_default()
+                    .trim()
+                    .to_owned(),
+                cmdline,
+            })
+        })
+        .collect()
+}
+
+/// Waits up to `limit` for [`processes_in`]`(dir)` to be empty; returns what is left.
+pub fn wait_for_no_processes_in(dir: &Path, limit: std::time::Duration) -> Vec<Seen> {
+    let deadline = std::time::Instant::now() + limit;
+    loop {
+        let left = processes_in(dir);
+        if left.is_empty() || std::time::Instant::now() >= deadline {
+            return left;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+/// SIGKILLs each process of `seen` by its id (the processes a test's own run left), if
+/// that id still runs the same command line (ids are reused).
+pub fn kill_each(seen: &[Seen]) {
+    for s in seen {
+        let same = std::fs::read(format!("/proc/{}/cmdline", s.pid))
+            .is_ok_and(|c| String::from_utf8_lossy(&c).replace('\0', " ").trim() == s.cmdline);
+        if !same {
+            continue;
+        }
+        let _ = nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(s.pid),
+            nix::sys::signal::Signal::SIGKILL,
+        );
+    }
+}
