@@ -520,7 +520,7 @@ fn pack_refuses_every_bad_key_clearly_and_writes_nothing() {
 }
 
 #[test]
-fn build_refuses_every_bad_key_before_compiling_and_writes_nothing() {
+fn build_and_assemble_refuse_every_bad_key_before_compiling_and_write_nothing() {
     let p = Project::new();
     let dir = tiny_crate(&p, "tiny");
     p.parbuild(["build", "-q"])
@@ -539,6 +539,22 @@ fn build_refuses_every_bad_key_before_compiling_and_writes_nothing() {
     for seed in [ACCOUNT_SEED, SERVICE_SEED] {
         assert_no_seed_under(&logs, seed);
     }
+    // `assemble` reads its keys the same way, and writes nothing either.
+    p.parbuild(["build", "-q", "--part-out", "parts"])
+        .current_dir(&dir)
+        .success();
+    every_bad_key_is_refused(&p, &dir, &archive, |extra| {
+        let mut args: Vec<String> = [
+            "assemble",
+            "parts/tiny-x86_64-linux.part.tar.zst",
+            "-o",
+            "build/tiny.par.gz",
+        ]
+        .map(String::from)
+        .to_vec();
+        args.extend(extra.iter().cloned());
+        p.parbuild(args)
+    });
 }
 
 // ---- Seeds in the environment: a seed or a path, both work, neither shows.
