@@ -330,6 +330,10 @@ fn with_role(kp: KeyPair, role: Role, origin: &str) -> Result<KeyPair, KeyError>
     };
     if found == other.kind() {
         // The other role's key: most likely the two were swapped.
+        let kind = match role {
+            Role::Issuer => "account",
+            Role::Subject => "service",
+        };
         return Err(KeyError::SwappedRole {
             role: role.name(),
             origin: origin.to_owned(),
@@ -337,15 +341,7 @@ fn with_role(kp: KeyPair, role: Role, origin: &str) -> Result<KeyPair, KeyError>
             expected: role.kind_text(),
             other: other.name(),
             fix: format!(
-                "the issuer and subject look swapped: the issuer is the account key (`--issuer`, `WASH_ISSUER_KEY`), the subject the service key (`--subject`, `WASH_SUBJECT_KEY`); `parbuild keys show FILE` tells which a file holds, and `parbuild keys generate --type {}` makes a new {} key",
-                match role {
-                    Role::Issuer => "account",
-                    Role::Subject => "service",
-                },
-                match role {
-                    Role::Issuer => "account",
-                    Role::Subject => "service",
-                }
+                "the issuer and subject look swapped: the issuer is the account key (`--issuer`, `WASH_ISSUER_KEY`), the subject the service key (`--subject`, `WASH_SUBJECT_KEY`); `parbuild keys show FILE` tells which a file holds, and `parbuild keys generate --type {kind}` makes a new {kind} key"
             ),
         });
     }
