@@ -5,6 +5,9 @@
 //! writer's staging file is never taken from it. Also: output paths that are a
 //! directory, a symlink (never written through), a dangling one, a read-only directory,
 //! and a full disk (a tmpfs): each a clear error or a whole archive, never a half one.
+//! And SIGKILL during `build` of a real crate (while a compiler runs, while the archive is
+//! written, and at timed points) and during `assemble` of a real part of a few MB: the
+//! same archive guarantees; plus what a killed build leaves running, observed in `/proc`.
 
 // The test starts and kills parbuild itself, mounts a small disk, and reads whether the
 // tools are required.
@@ -12,7 +15,7 @@
 
 mod support;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use support::Project;
@@ -300,4 +303,293 @@ fn a_full_disk_is_a_clear_error_and_keeps_the_old_archive() {
     );
     assert_eq!(sha256(&out_path), good, "the old archive is intact");
     assert_eq!(staging(disk.dir.path(), "x.par.gz"), Vec::<String>::new());
+}
+
+// ---- SIGKILL during `build` and `assemble`.
+
+/// Bytes of noise compiled into the `noisy` crate's binary, so that packing it (and
+/// assembling its part) takes long enough to be killed in.
+const NOISE: usize = 8 << 20;
+
+/// The tiny crate (`support::tiny_crate`) with `NOISE` bytes of noise in its binary
+/// (`include_bytes!`), at generation 0. Signing keys come from the environment.
+fn noisy_crate(p: &Project) -> PathBuf {
+    let dir = support::tiny_crate(p, "noisy");
+    let mut noise = Vec::with_capacity(NOISE);
+    let mut x = 0x9e37_79b9_7f4a_7c15_u64;
+    while noise.len() < NOISE {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        noise.extend_from_slice(&x.to_le_bytes());
+    }
+    p.file("noisy/noise.bin", noise);
+    set_generation(&dir, 0);
+    dir
+}
+
+/// Rewrites the crate's source with another constant, so the next build recompiles it
+/// and writes a different archive.
+fn set_generation(dir: &Path, generation: u32) {
+    std::fs::write(
+        dir.join("src/main.rs"),
+        format!(
+            "static NOISE: &[u8] = include_bytes!(\"../noise.bin\");\nconst GENERATION: u32 = {generation};\nfn main() {{\n    let i = std::env::args().count();\n    println!(\"{{GENERATION}} {{}}\", NOISE[i % NOISE.len()]);\n}}\n"
+        ),
+    )
+    .unwrap();
+}
+
+/// Signing keys in the environment, as CI gives them.
+fn keyed(run: support::Run) -> support::Run {
+    run.env("WASH_ISSUER_KEY", support::ACCOUNT_SEED)
+        .env("WASH_SUBJECT_KEY", support::SERVICE_SEED)
+}
+
+/// When to send SIGKILL to a run.
+#[derive(Debug, Clone, Copy)]
+enum KillAt {
+    /// As soon as a compiler of the project runs.
+    Compiling,
+    /// As soon as a staging file of the output exists (the archive is being written).
+    Writing,
+    /// This long after the start.
+    After(Duration),
+}
+
+/// What one kill did.
+struct Killed {
+    /// Whether the run had finished (successfully) before the signal.
+    finished: bool,
+    /// The processes of the project still alive right after parbuild was reaped.
+    orphans: Vec<support::Seen>,
+}
+
+/// Starts `run`, kills it with SIGKILL at `at`, reaps it, and reports what was left.
+fn kill_run(run: support::Run, at: KillAt, project: &Path, out_dir: &Path, out: &str) -> Killed {
+    let marker = project.display().to_string();
+    let mut child = run.spawn();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let started = Instant::now();
+    loop {
+        let now = match at {
+            KillAt::Compiling => {
+                !support::compiler_jobs(|cmdline, _| cmdline.contains(&marker)).is_empty()
+            }
+            KillAt::Writing => !staging(out_dir, out).is_empty(),
+            KillAt::After(delay) => started.elapsed() >= delay,
+        };
+        if now || child.try_wait().unwrap().is_some() || Instant::now() > deadline {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    // SIGKILL: no handler runs, no cleanup code gets a chance.
+    let _ = child.kill();
+    let status = child.wait().unwrap();
+    Killed {
+        finished: status.success(),
+        orphans: support::processes_in(project),
+    }
+}
+
+/// After a kill: the archive at `archive` is `good` (sha256), or the run finished and
+/// wrote a whole new one, which becomes `good`.
+fn check_after_kill(p: &Project, archive: &Path, good: &mut String, what: &str, killed: &Killed) {
+    if killed.finished {
+        verifies(p, archive.to_str().unwrap());
+        *good = sha256(archive);
+    } else {
+        assert_eq!(
+            &sha256(archive),
+            good,
+            "{what} changed the previous archive"
+        );
+    }
+    // The previous (or new) archive verifies after every kill.
+    verifies(p, archive.to_str().unwrap());
+}
+
+/// The orphans a kill left, one line each, for the test's output.
+fn describe(orphans: &[support::Seen]) -> String {
+    orphans
+        .iter()
+        .map(|s| format!("{} {}", s.pid, s.comm))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+#[test]
+fn sigkill_during_build_keeps_the_old_archive_and_the_next_run_cleans_up() {
+    let p = Project::new();
+    let dir = noisy_crate(&p);
+    let out_dir = dir.join("build");
+    let archive = out_dir.join("tiny.par.gz");
+    keyed(p.parbuild(["build", "-q"]).current_dir(&dir)).success();
+    verifies(&p, archive.to_str().unwrap());
+
+    // How long a rebuild (compile, pack, verify) takes here, so timed kills land across it.
+    set_generation(&dir, 1);
+    let start = Instant::now();
+    keyed(p.parbuild(["build", "-q"]).current_dir(&dir)).success();
+    let whole = start.elapsed();
+    let mut good = sha256(&archive);
+
+    let mut points = vec![KillAt::Compiling, KillAt::Writing];
+    points.extend([0.05, 0.3, 0.6, 0.9].map(|f| KillAt::After(whole.mul_f64(f))));
+    let mut landed = (0, 0); // (while compiling, while writing)
+    for (i, at) in points.into_iter().enumerate() {
+        set_generation(&dir, 2 + u32::try_from(i).unwrap());
+        let run = keyed(p.parbuild(["build", "-q"]).current_dir(&dir));
+        let killed = kill_run(run, at, p.root(), &out_dir, "tiny.par.gz");
+        let what = format!("kill {i} ({at:?})");
+        check_after_kill(&p, &archive, &mut good, &what, &killed);
+        if !killed.finished {
+            landed.0 += usize::from(matches!(at, KillAt::Compiling));
+            landed.1 += usize::from(!staging(&out_dir, "tiny.par.gz").is_empty());
+        }
+        if !killed.orphans.is_empty() {
+            // parbuild's children run in their own process groups, so they outlive a
+            // SIGKILL of parbuild (see `sigkill_during_build_leaves_no_compiler_running`);
+            // let them end before the next kill.
+            eprintln!("{what}: left running: {}", describe(&killed.orphans));
+            let left = support::wait_for_no_processes_in(p.root(), Duration::from_secs(120));
+            support::kill_each(&left);
+        }
+    }
+    assert!(landed.0 > 0, "no kill landed while a compiler ran");
+    assert!(
+        landed.1 > 0,
+        "no kill landed while the archive was written: the test did not test that"
+    );
+
+    // The next run writing the same output removes what the killed ones left, and writes.
+    set_generation(&dir, 100);
+    keyed(p.parbuild(["build", "-q"]).current_dir(&dir)).success();
+    assert_eq!(staging(&out_dir, "tiny.par.gz"), Vec::<String>::new());
+    assert_ne!(sha256(&archive), good, "the last build wrote a new archive");
+    verifies(&p, archive.to_str().unwrap());
+}
+
+/// A crate whose build script sleeps for two minutes: while it sleeps, cargo waits for
+/// it, so a SIGKILL of parbuild lands while its children run, for a long while.
+fn sleepy_crate(p: &Project) -> PathBuf {
+    let dir = support::tiny_crate(p, "sleepy");
+    p.file(
+        "sleepy/build.rs",
+        "fn main() { std::thread::sleep(std::time::Duration::from_secs(120)); }\n",
+    );
+    dir
+}
+
+/// After parbuild is SIGKILLed, nothing it started may go on running: not cargo, not a
+/// build script, not rustc or zig. Observed in `/proc`: every process whose working
+/// directory or command line is in the test's directory, 10 seconds after the kill.
+#[test]
+#[ignore = "defect: children run in their own process groups (src/process.rs) and outlive a SIGKILL \
+            of parbuild; cargo goes on (even starting new compilers) until it next writes to its \
+            closed pipes, and a build script or rustc runs to its end. Needs a watchdog in \
+            src/process.rs (see SECURITY.md)"]
+fn sigkill_during_build_leaves_no_compiler_running() {
+    let p = Project::new();
+    let dir = sleepy_crate(&p);
+    let mut backends = vec!["cargo"];
+    if support::requires_tool("cargo-zigbuild") {
+        backends.push("zig");
+    }
+    let mut survivors = Vec::new();
+    for backend in backends {
+        let run = keyed(
+            p.parbuild(["build", "-q", "--backend", backend])
+                .current_dir(&dir),
+        );
+        let mut child = run.spawn();
+        // Kill parbuild while the build script sleeps under cargo.
+        let deadline = Instant::now() + Duration::from_secs(120);
+        while !support::processes_in(p.root())
+            .iter()
+            .any(|s| s.comm.starts_with("build-script"))
+        {
+            assert!(
+                Instant::now() < deadline,
+                "{backend}: the build script never ran"
+            );
+            assert!(
+                child.try_wait().unwrap().is_none(),
+                "{backend}: parbuild ended"
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        let _ = child.kill();
+        child.wait().unwrap();
+        let left = support::wait_for_no_processes_in(p.root(), Duration::from_secs(10));
+        // Whatever the verdict, end what this test started.
+        support::kill_each(&left);
+        assert_eq!(
+            support::wait_for_no_processes_in(p.root(), Duration::from_secs(10)),
+            Vec::new(),
+            "{backend}: the test could not end what its run left"
+        );
+        survivors.extend(
+            left.into_iter()
+                .map(|s| format!("{backend}: {} {}", s.comm, s.cmdline)),
+        );
+    }
+    assert!(
+        survivors.is_empty(),
+        "still running 10 s after parbuild was killed:\n{}",
+        survivors.join("\n")
+    );
+}
+
+#[test]
+fn sigkill_during_assemble_keeps_the_old_archive_and_the_next_run_cleans_up() {
+    let p = Project::new();
+    let dir = noisy_crate(&p);
+    // A real part of a few MB: the noisy binary, built for the host.
+    p.parbuild(["build", "-q", "--part-out", "parts"])
+        .current_dir(&dir)
+        .success();
+    let part = "parts/tiny-x86_64-linux.part.tar.zst";
+    assert!(
+        std::fs::metadata(dir.join(part)).unwrap().len() > (NOISE as u64) / 2,
+        "the part holds the noise"
+    );
+    let out_dir = dir.join("out");
+    std::fs::create_dir(&out_dir).unwrap();
+    let archive = out_dir.join("a.par.gz");
+    let assemble = || {
+        keyed(
+            p.parbuild(["assemble", "-q", part, "-o", "out/a.par.gz"])
+                .current_dir(&dir),
+        )
+    };
+    assemble().success();
+    // Without SOURCE_DATE_EPOCH each assembled archive differs (its claims' time and id),
+    // so a killed run that replaced the archive would show.
+    let start = Instant::now();
+    assemble().success();
+    let whole = start.elapsed();
+    let mut good = sha256(&archive);
+
+    let mut points = vec![KillAt::Writing];
+    points.extend([0.1, 0.4, 0.7, 0.95].map(|f| KillAt::After(whole.mul_f64(f))));
+    let mut landed = 0;
+    for (i, at) in points.into_iter().enumerate() {
+        // Keep the clock moving, so a finished run's archive differs from the last.
+        std::thread::sleep(Duration::from_millis(1100));
+        let killed = kill_run(assemble(), at, p.root(), &out_dir, "a.par.gz");
+        let what = format!("kill {i} ({at:?})");
+        check_after_kill(&p, &archive, &mut good, &what, &killed);
+        if !killed.finished {
+            landed += usize::from(!staging(&out_dir, "a.par.gz").is_empty());
+        }
+        // assemble starts no child: nothing may be left.
+        assert_eq!(killed.orphans, Vec::new(), "{what}");
+    }
+    assert!(landed > 0, "no kill landed while the archive was written");
+
+    assemble().success();
+    assert_eq!(staging(&out_dir, "a.par.gz"), Vec::<String>::new());
+    verifies(&p, archive.to_str().unwrap());
 }

@@ -90,6 +90,52 @@ pub enum KeyError {
         /// What it must be.
         expected: &'static str,
     },
+    /// A path that does not exist and holds a run of seed characters: a seed (or a piece
+    /// of one) typed where a path belongs. The value is not repeated.
+    #[error(
+        "the {role} key path looks like a seed (or part of one) and names no file: seeds are never accepted on the command line"
+    )]
+    SeedAsPath {
+        /// `issuer`, `subject` or `key`.
+        role: &'static str,
+    },
+    /// A directory where a key file belongs.
+    #[error("the {role} key {origin} is a directory, not a key file")]
+    Directory {
+        /// `issuer`, `subject` or `key`.
+        role: &'static str,
+        /// The path, and where it came from.
+        origin: String,
+    },
+    /// The other role's key: an account key as the subject, a service key as the issuer.
+    #[error(
+        "the {role} key from {origin} is {found}, but the {role} must be {expected}: that is the {other}'s key"
+    )]
+    SwappedRole {
+        /// `issuer` or `subject`.
+        role: &'static str,
+        /// Where it came from.
+        origin: String,
+        /// What it is.
+        found: &'static str,
+        /// What is needed.
+        expected: &'static str,
+        /// The role this key would fit.
+        other: &'static str,
+        /// How to fix it.
+        fix: String,
+    },
+    /// `$WASH_ISSUER_KEY`/`$WASH_SUBJECT_KEY` (or a variable `par.toml` names) holds
+    /// neither a seed nor the path of a key file.
+    #[error("`${var}` (the {role} key) is neither a seed nor the path of a key file: {problem}")]
+    EnvNotAKey {
+        /// `issuer` or `subject`.
+        role: &'static str,
+        /// The variable.
+        var: String,
+        /// What is wrong (never the value, unless it is a path that holds nothing seed-like).
+        problem: String,
+    },
     /// A key file cannot be written.
     #[error("cannot write the key file `{path}`")]
     Write {
@@ -105,7 +151,7 @@ impl KeyError {
     pub fn hint(&self) -> Option<String> {
         Some(match self {
             Self::SeedOnCommandLine { .. } => {
-                "write the seed to a file (0600) and pass its path, or set `WASH_ISSUER_KEY`/`WASH_SUBJECT_KEY`".to_owned()
+                "write the seed to a file (0600) and pass its path, or set `WASH_ISSUER_KEY`/`WASH_SUBJECT_KEY`; the seed was on the command line, so consider it exposed (shell history, `ps`)".to_owned()
             }
             Self::Missing { help, .. } => help.clone(),
             Self::WrongType { expected, .. } | Self::BadPin { expected, .. } => format!("use {expected}"),
@@ -113,7 +159,20 @@ impl KeyError {
                 "use the {role} key whose public key is pinned in `par.toml` `[sign]`, or change the pin deliberately"
             ),
             Self::NoKeyDir => "set `WASH_KEYS` or pass `--keys-dir DIR`".to_owned(),
-            Self::Malformed { .. } => "a seed is 58 characters starting with `SA` (account) or `SV` (service); `parbuild keys generate` makes one".to_owned(),
+            Self::Malformed { .. } => "a seed is 58 characters starting with `SA` (account) or `SV` (service); restore the file from your backup (`parbuild keys show FILE` checks one), or make a new key with `parbuild keys generate --type account|service -o FILE`".to_owned(),
+            Self::SeedAsPath { .. } => {
+                "write the seed to a file (0600) and pass its path, or set `WASH_ISSUER_KEY`/`WASH_SUBJECT_KEY`; if the seed was typed into a shell, consider it exposed (shell history, `ps`)".to_owned()
+            }
+            Self::Directory { .. } => {
+                "name the seed file itself (wash's are `<dir>/<user>_account.nk` and `<dir>/<name>_service.nk`), or pass a key directory as `--keys-dir DIR` or `WASH_KEYS`".to_owned()
+            }
+            Self::SwappedRole { fix, .. } => fix.clone(),
+            Self::EnvNotAKey { var, .. } => format!(
+                "set `{var}` to the seed itself (58 characters, `SA…` or `SV…`) or to the path of a seed file, or unset it to use the key directory"
+            ),
+            Self::Read { source, .. } if source.kind() == std::io::ErrorKind::NotFound => {
+                "check the path, or make a key there with `parbuild keys generate --type account|service -o PATH`".to_owned()
+            }
             _ => return None,
         })
     }

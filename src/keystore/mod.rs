@@ -10,7 +10,11 @@
 //! with `--disable-keygen`, or when a pin names the key that must be used.
 //!
 //! Seeds never appear in errors, logs or `Debug` output, and are never accepted on the
-//! command line. Pinned public keys are enforced before anything is signed.
+//! command line; neither is a piece of one (a damaged or cut seed is still a secret), so
+//! any text holding 20 seed characters in a row ([`holds_seed_like`]) is never echoed.
+//! Every broken key is an error that names its file or variable, what is wrong with it
+//! (a directory, empty, too short, a changed character, a public key, the other role's
+//! key) and how to fix it. Pinned public keys are enforced before anything is signed.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -118,16 +122,21 @@ pub struct KeyOptions {
 impl fmt::Debug for KeyOptions {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let show = |r: &Option<KeyRef>| match r {
-            Some(KeyRef::Path(p)) if looks_like_seed(&p.to_string_lossy()) => "<hidden>".to_owned(),
+            Some(KeyRef::Path(p)) if holds_seed_like(&p.to_string_lossy()) => "<hidden>".to_owned(),
             other => format!("{other:?}"),
+        };
+        // A pin is a public key; a seed put there by mistake is not shown either.
+        let pin = |p: &Option<String>| match p {
+            Some(p) if seed_like_pin(p) => Some("<hidden>".to_owned()),
+            other => other.clone(),
         };
         f.debug_struct("KeyOptions")
             .field("issuer", &show(&self.issuer))
             .field("subject", &show(&self.subject))
             .field("keys_dir", &self.keys_dir)
             .field("disable_keygen", &self.disable_keygen)
-            .field("issuer_public", &self.issuer_public)
-            .field("subject_public", &self.subject_public)
+            .field("issuer_public", &pin(&self.issuer_public))
+            .field("subject_public", &pin(&self.subject_public))
             .finish()
     }
 }
@@ -219,36 +228,158 @@ pub fn looks_like_seed(text: &str) -> bool {
             .all(|b| b.is_ascii_uppercase() || (b'2'..=b'7').contains(&b))
 }
 
+/// Whether a pinned public key is in fact (part of) a seed: public keys never start with `S`.
+fn seed_like_pin(pin: &str) -> bool {
+    pin.trim_start().starts_with('S') && holds_seed_like(pin)
+}
+
+/// How long a run of a seed's characters must be before text is treated as holding a
+/// seed or part of one (a damaged or truncated seed is still a secret).
+const SEED_RUN: usize = 20;
+
+/// Whether `text` may hold a seed or a piece of one: a run of [`SEED_RUN`] or more
+/// characters of a seed's base32 alphabet (letters in either case, `2`–`7`). Such text is
+/// never echoed, and a path shaped so that does not exist is taken for a seed.
+pub fn holds_seed_like(text: &str) -> bool {
+    let mut run = 0;
+    for b in text.bytes() {
+        if b.is_ascii_alphabetic() || (b'2'..=b'7').contains(&b) {
+            run += 1;
+            if run >= SEED_RUN {
+                return true;
+            }
+        } else {
+            run = 0;
+        }
+    }
+    false
+}
+
+/// The most a seed file may hold: a seed is 58 characters, and a little whitespace
+/// around it is allowed. Reading stops there, so `/dev/zero` cannot fill the memory.
+const MAX_SEED_FILE: u64 = 4096;
+
+/// What is wrong with `text` (trimmed) as a seed, in words that never quote it.
+fn malformed_reason(text: &str, kind: nkeys::error::ErrorKind) -> String {
+    use nkeys::error::ErrorKind as K;
+    if text.is_empty() {
+        return "it is empty".to_owned();
+    }
+    if KeyPair::from_public_key(text).is_ok() {
+        // A public key is no secret: naming it helps.
+        return format!(
+            "it is a public key, `{text}`, not a seed: signing needs the seed it was made from, which starts with `S`"
+        );
+    }
+    match kind {
+        K::InvalidKeyLength => format!(
+            "it is {} characters long, and a seed is 58: it was cut short or has something added",
+            text.chars().count()
+        ),
+        K::ChecksumFailure => {
+            "its checksum does not match: a character was changed, so it is not the seed that was made".to_owned()
+        }
+        K::CodecFailure => {
+            "it is not valid base32: a seed has only `A`–`Z` and `2`–`7`, and its last character must fit the others, so a character was changed".to_owned()
+        }
+        K::InvalidPrefix => "it does not start with `S`, as every seed does".to_owned(),
+        other => other.to_string().to_lowercase(),
+    }
+}
+
 /// Parses a seed (surrounding whitespace trimmed) from `origin`.
 fn parse_seed(seed: &Seed, role: &'static str, origin: &str) -> Result<KeyPair, KeyError> {
-    KeyPair::from_seed(seed.0.trim()).map_err(|e| KeyError::Malformed {
+    let text = seed.0.trim();
+    KeyPair::from_seed(text).map_err(|e| KeyError::Malformed {
         role,
         origin: origin.to_owned(),
-        reason: e.kind().to_string().to_lowercase(),
+        reason: malformed_reason(text, e.kind()),
     })
 }
 
 /// Reads a seed file (whitespace trimmed, as wash files may end in a newline).
+///
+/// A path that does not exist and holds a run of seed characters is taken for a seed
+/// typed where a path belongs, and refused without being echoed.
 pub fn read_seed_file(path: &Path, role: &'static str) -> Result<KeyPair, KeyError> {
-    let text = std::fs::read_to_string(path).map_err(|source| KeyError::Read {
+    let shown = path.display().to_string();
+    if !path.exists() && holds_seed_like(&shown) {
+        return Err(KeyError::SeedAsPath { role });
+    }
+    if path.is_dir() {
+        return Err(KeyError::Directory {
+            role,
+            origin: format!("`{shown}`"),
+        });
+    }
+    let read_err = |source| KeyError::Read {
         role,
         path: path.to_owned(),
         source,
-    })?;
-    parse_seed(&Seed(text), role, &format!("`{}`", path.display()))
+    };
+    let file = std::fs::File::open(path).map_err(read_err)?;
+    let mut text = String::new();
+    std::io::Read::read_to_string(&mut std::io::Read::take(file, MAX_SEED_FILE + 1), &mut text)
+        .map_err(read_err)?;
+    let origin = format!("`{shown}`");
+    if text.len() as u64 > MAX_SEED_FILE {
+        return Err(KeyError::Malformed {
+            role,
+            origin,
+            reason: format!(
+                "it holds more than {MAX_SEED_FILE} bytes, and a seed file holds one 58-character seed"
+            ),
+        });
+    }
+    parse_seed(&Seed(text), role, &origin)
+}
+
+/// `a service key (`SV…`)`, for any type of nkey.
+fn type_name(kind: KeyPairType) -> &'static str {
+    match kind {
+        KeyPairType::Account => "an account key (`SA…`)",
+        KeyPairType::Service => "a service key (`SV…`)",
+        KeyPairType::Operator => "an operator key (`SO…`)",
+        KeyPairType::User => "a user key (`SU…`)",
+        KeyPairType::Server => "a server key (`SN…`)",
+        KeyPairType::Cluster => "a cluster key (`SC…`)",
+        KeyPairType::Module => "a module key (`SM…`)",
+        KeyPairType::Curve => "a curve key (`SX…`)",
+    }
 }
 
 fn with_role(kp: KeyPair, role: Role, origin: &str) -> Result<KeyPair, KeyError> {
-    if kp.key_pair_type() == role.kind() {
-        Ok(kp)
-    } else {
-        Err(KeyError::WrongType {
+    let found = kp.key_pair_type();
+    if found == role.kind() {
+        return Ok(kp);
+    }
+    let other = match role {
+        Role::Issuer => Role::Subject,
+        Role::Subject => Role::Issuer,
+    };
+    if found == other.kind() {
+        // The other role's key: most likely the two were swapped.
+        let kind = match role {
+            Role::Issuer => "account",
+            Role::Subject => "service",
+        };
+        return Err(KeyError::SwappedRole {
             role: role.name(),
             origin: origin.to_owned(),
-            found: kp.key_pair_type(),
+            found: type_name(found),
             expected: role.kind_text(),
-        })
+            other: other.name(),
+            fix: format!(
+                "the issuer and subject look swapped: the issuer is the account key (`--issuer`, `WASH_ISSUER_KEY`), the subject the service key (`--subject`, `WASH_SUBJECT_KEY`); `parbuild keys show FILE` tells which a file holds, and `parbuild keys generate --type {kind}` makes a new {kind} key"
+            ),
+        });
     }
+    Err(KeyError::WrongType {
+        role: role.name(),
+        origin: origin.to_owned(),
+        found,
+        expected: role.kind_text(),
+    })
 }
 
 /// A value that is a seed or a path to a seed file (`$WASH_ISSUER_KEY`, `[sign] issuer = "$VAR"`).
@@ -261,7 +392,18 @@ fn seed_or_path(
 ) -> Result<KeyPair, KeyError> {
     let origin = format!("`${var}`");
     let v = value.trim();
-    let seed_shaped = v.starts_with('S') && !v.contains(['/', '\\', '.']) && !Path::new(v).exists();
+    let not_a_key = |problem: String| KeyError::EnvNotAKey {
+        role: role.name(),
+        var: var.to_owned(),
+        problem,
+    };
+    if v.is_empty() {
+        return Err(not_a_key(
+            "it is set, but blank (an empty CI secret?)".to_owned(),
+        ));
+    }
+    let path = env.cwd().join(v);
+    let seed_shaped = v.starts_with('S') && !v.contains(['/', '\\', '.']) && !path.exists();
     if looks_like_seed(v) || seed_shaped {
         return with_role(
             parse_seed(&Seed(value.to_owned()), role.name(), &origin)?,
@@ -269,17 +411,31 @@ fn seed_or_path(
             &origin,
         );
     }
-    let path = env.cwd().join(value.trim());
-    if !path.is_file() {
-        return Err(KeyError::Malformed {
+    let shown = path.display().to_string();
+    if !path.exists() {
+        return Err(not_a_key(if holds_seed_like(&shown) {
+            "it is no seed, and no file of that name exists (the value is not shown: it may hold a seed; are there quotes or other characters around one?)".to_owned()
+        } else {
+            format!("`{shown}` does not exist")
+        }));
+    }
+    let from = format!("`{shown}` (from `${var}`)");
+    if path.is_dir() {
+        return Err(KeyError::Directory {
             role: role.name(),
-            origin,
-            reason: "it is neither a seed nor the path of a readable file".to_owned(),
+            origin: from,
         });
     }
-    let kp = read_seed_file(&path, role.name())?;
+    let kp = read_seed_file(&path, role.name()).map_err(|e| match e {
+        KeyError::Malformed { role, reason, .. } => KeyError::Malformed {
+            role,
+            origin: from.clone(),
+            reason,
+        },
+        other => other,
+    })?;
     trail.read.push((role, path.clone()));
-    with_role(kp, role, &format!("`{}` (from `${var}`)", path.display()))
+    with_role(kp, role, &from)
 }
 
 /// Finds, reads or generates both keys, then enforces key types and pins.
@@ -350,7 +506,7 @@ fn resolve_one(
     {
         return Err(KeyError::BadPin {
             role: role.name(),
-            pin: if looks_like_seed(pin) {
+            pin: if seed_like_pin(pin) {
                 "<hidden>".to_owned()
             } else {
                 pin.to_owned()
@@ -360,12 +516,13 @@ fn resolve_one(
     }
     let kp = match source {
         Some(KeyRef::Path(p)) => {
-            if looks_like_seed(&p.to_string_lossy()) {
+            let path = env.cwd().join(p);
+            let typed = p.to_string_lossy();
+            if looks_like_seed(&typed) || (!path.exists() && holds_seed_like(&typed)) {
                 return Err(KeyError::SeedOnCommandLine {
                     flag: role.flag().to_owned(),
                 });
             }
-            let path = env.cwd().join(p);
             let kp = read_seed_file(&path, role.name())?;
             trail.read.push((role, path.clone()));
             with_role(kp, role, &format!("`{}`", path.display()))?

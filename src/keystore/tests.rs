@@ -69,7 +69,7 @@ fn wrong_type_malformed_and_seed_on_cli_never_leak() {
     );
     let e = resolve(&KeyOptions::default(), &swapped, "p").unwrap_err();
     assert!(
-        matches!(e, KeyError::WrongType { role: "issuer", .. }),
+        matches!(e, KeyError::SwappedRole { role: "issuer", .. }),
         "{e}"
     );
     no_seed(&render(&e));
@@ -228,4 +228,228 @@ fn options_from_cli_and_manifest() {
         matches!(e, KeyError::Missing { .. } | KeyError::EnvUnset { .. }),
         "{e}"
     );
+}
+
+#[test]
+fn seed_like_text_is_recognised_in_pieces_too() {
+    assert!(holds_seed_like(ACCOUNT_SEED));
+    assert!(
+        holds_seed_like(&ACCOUNT_SEED[2..22]),
+        "20 characters of a body"
+    );
+    assert!(holds_seed_like(&format!("/keys/{}", &SERVICE_SEED[5..40])));
+    assert!(holds_seed_like(&ACCOUNT_SEED.to_lowercase()));
+    assert!(!holds_seed_like(&ACCOUNT_SEED[2..21]), "19 are not enough");
+    for path in [
+        "/tmp/parbuild-test-Ab12Cd/home/.wash/keys/user_account.nk",
+        "keys/fakepay-provider_service.nk",
+        "C:\\keys\\acct.nk",
+    ] {
+        assert!(!holds_seed_like(path), "{path}");
+    }
+}
+
+/// Every kind of broken seed names its file or variable and what is wrong, never the seed.
+#[test]
+fn a_broken_seed_says_what_is_wrong_without_quoting_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let changed = {
+        let mut s = ACCOUNT_SEED.to_owned();
+        s.replace_range(20..21, if &s[20..21] == "X" { "Y" } else { "X" });
+        s
+    };
+    let last = format!("{}B", &ACCOUNT_SEED[..57]);
+    let cases: [(&str, &str, &str); 6] = [
+        ("changed.nk", &changed, "checksum does not match"),
+        ("last.nk", &last, "not valid base32"),
+        ("short.nk", &ACCOUNT_SEED[..30], "30 characters long"),
+        ("empty.nk", "", "it is empty"),
+        ("blank.nk", " \n\t\n", "it is empty"),
+        ("public.nk", ACCOUNT_PUB, "is a public key"),
+    ];
+    for (name, text, reason) in cases {
+        let file = dir.path().join(name);
+        std::fs::write(&file, text).unwrap();
+        let e = read_seed_file(&file, "issuer").unwrap_err();
+        let shown = render(&e);
+        assert!(matches!(e, KeyError::Malformed { .. }), "{name}: {shown}");
+        assert!(
+            shown.contains(reason) && shown.contains(name),
+            "{name}: {shown}"
+        );
+        no_seed(&shown);
+        if text.trim().len() >= 20 && name != "public.nk" {
+            assert!(!shown.contains(&text.trim()[2..22]), "{name}: {shown}");
+        }
+    }
+    // A huge file is not read whole.
+    let big = dir.path().join("big.nk");
+    std::fs::write(&big, vec![b'A'; 1 << 20]).unwrap();
+    let e = read_seed_file(&big, "issuer").unwrap_err();
+    assert!(e.to_string().contains("more than 4096 bytes"), "{e}");
+}
+
+#[test]
+fn a_directory_a_blank_variable_and_a_missing_path_are_named() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("keys.d")).unwrap();
+    let quoted = format!("'{ACCOUNT_SEED}'");
+    let cases = [
+        (vec![("WASH_ISSUER_KEY", "keys.d")], "is a directory"),
+        (vec![("WASH_ISSUER_KEY", "  ")], "blank"),
+        (
+            vec![("WASH_ISSUER_KEY", "nosuch.nk")],
+            "nosuch.nk` does not exist",
+        ),
+        (
+            vec![("WASH_ISSUER_KEY", quoted.as_str())],
+            "the value is not shown",
+        ),
+    ];
+    for (vars, needle) in cases {
+        let e = resolve(&KeyOptions::default(), &env(dir.path(), &vars), "p").unwrap_err();
+        let shown = render(&e);
+        assert!(shown.contains(needle), "{shown}");
+        assert!(shown.contains("WASH_ISSUER_KEY"), "{shown}");
+        assert!(e.hint().is_some(), "{shown}");
+        no_seed(&shown);
+    }
+    let opts = KeyOptions {
+        issuer: Some(KeyRef::Path("keys.d".into())),
+        ..KeyOptions::default()
+    };
+    let e = resolve(&opts, &env(dir.path(), &[]), "p").unwrap_err();
+    assert!(matches!(e, KeyError::Directory { .. }), "{e}");
+    assert!(e.to_string().contains("keys.d"), "{e}");
+}
+
+#[test]
+fn swapped_roles_say_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let swapped = env(
+        dir.path(),
+        &[
+            ("WASH_ISSUER_KEY", ACCOUNT_SEED),
+            ("WASH_SUBJECT_KEY", ACCOUNT_SEED),
+        ],
+    );
+    let e = resolve(&KeyOptions::default(), &swapped, "p").unwrap_err();
+    assert!(
+        matches!(
+            e,
+            KeyError::SwappedRole {
+                role: "subject",
+                ..
+            }
+        ),
+        "{e}"
+    );
+    let shown = render(&e);
+    assert!(
+        shown.contains("must be a service key") && shown.contains("swapped"),
+        "{shown}"
+    );
+    no_seed(&shown);
+    // Another kind of nkey is a wrong type, not a swap.
+    let operator = KeyPair::new_operator().seed().unwrap();
+    let e = resolve(
+        &KeyOptions::default(),
+        &env(dir.path(), &[("WASH_ISSUER_KEY", &operator)]),
+        "p",
+    )
+    .unwrap_err();
+    assert!(matches!(e, KeyError::WrongType { .. }), "{e}");
+    assert!(!render(&e).contains(&operator[2..22]));
+}
+
+/// A seed, or any piece of one, typed where a path belongs is refused and never echoed.
+#[test]
+fn pieces_of_seeds_on_the_command_line_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    for typed in [
+        ACCOUNT_SEED.to_owned(),
+        format!(" {ACCOUNT_SEED}\n"),
+        ACCOUNT_SEED[..40].to_owned(),
+        ACCOUNT_SEED.to_lowercase(),
+        format!("{}X", &ACCOUNT_SEED[..57]),
+    ] {
+        let opts = KeyOptions {
+            issuer: Some(KeyRef::Path(typed.clone().into())),
+            ..KeyOptions::default()
+        };
+        no_seed(&format!("{opts:?}"));
+        let e = resolve(&opts, &env(dir.path(), &[]), "p").unwrap_err();
+        assert!(
+            matches!(e, KeyError::SeedOnCommandLine { .. }),
+            "{typed}: {e}"
+        );
+        no_seed(&render(&e));
+        assert!(!render(&e).contains(&typed.trim()[..20]));
+        // `keys show` reads through `read_seed_file`.
+        let e = read_seed_file(&dir.path().join(typed.trim()), "key").unwrap_err();
+        assert!(matches!(e, KeyError::SeedAsPath { .. }), "{e}");
+        assert!(!render(&e).contains(&typed.trim()[..20]));
+    }
+}
+
+/// `Debug` of every type that holds a seed (or may, like a path typed by the user) shows
+/// none of it: the seed, its base32 body, or any 20 characters of either.
+#[test]
+fn debug_of_every_type_holding_a_seed_hides_it() {
+    let body = |seed: &str| seed[2..].to_owned();
+    let check = |text: &str| {
+        for seed in [ACCOUNT_SEED, SERVICE_SEED] {
+            assert!(!text.contains(seed), "seed in {text}");
+            assert!(!text.contains(&body(seed)), "body in {text}");
+            for i in 0..=seed.len() - SEED_RUN {
+                assert!(!text.contains(&seed[i..i + SEED_RUN]), "piece in {text}");
+            }
+        }
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let env = env(
+        dir.path(),
+        &[
+            ("WASH_ISSUER_KEY", ACCOUNT_SEED),
+            ("WASH_SUBJECT_KEY", SERVICE_SEED),
+        ],
+    );
+    let keys = resolve(&KeyOptions::default(), &env, "p").unwrap();
+    check(&format!("{keys:?} {keys:#?}"));
+    check(&format!("{:?} {:#?}", keys.issuer, keys.subject));
+    let seed = Seed(ACCOUNT_SEED.to_owned());
+    check(&format!("{seed:?} {seed:#?}"));
+    let opts = KeyOptions {
+        issuer: Some(KeyRef::Path(ACCOUNT_SEED.into())),
+        subject: Some(KeyRef::Path(SERVICE_SEED[..30].into())),
+        issuer_public: Some(ACCOUNT_SEED.to_owned()),
+        ..KeyOptions::default()
+    };
+    check(&format!("{opts:?} {opts:#?}"));
+    // Every error a seed can cause, with its sources and hint.
+    let mut errors = vec![resolve(&opts, &env, "p").unwrap_err()];
+    let pinned = KeyOptions {
+        issuer_public: Some(ACCOUNT_SEED.to_owned()),
+        ..KeyOptions::default()
+    };
+    errors.push(resolve(&pinned, &env, "p").unwrap_err());
+    let flipped = format!("{}A", &ACCOUNT_SEED[..57]);
+    let quoted = format!("\"{ACCOUNT_SEED}\"");
+    for (issuer, subject) in [
+        (SERVICE_SEED, SERVICE_SEED),
+        (ACCOUNT_SEED, ACCOUNT_SEED),
+        (&ACCOUNT_SEED[..57], SERVICE_SEED),
+        (flipped.as_str(), SERVICE_SEED),
+        (quoted.as_str(), SERVICE_SEED),
+    ] {
+        let vars = super::tests::env(
+            dir.path(),
+            &[("WASH_ISSUER_KEY", issuer), ("WASH_SUBJECT_KEY", subject)],
+        );
+        errors.push(resolve(&KeyOptions::default(), &vars, "p").unwrap_err());
+    }
+    for e in &errors {
+        check(&render(e));
+        check(&format!("{e:#?}"));
+    }
 }

@@ -588,3 +588,157 @@ impl Run {
         self
     }
 }
+
+// ---- Seeds must never show: what "a seed" is when grepping output for one.
+
+/// How many characters of a seed in a row count as leaking it (a piece of a seed is
+/// still most of a secret).
+pub const SEED_PIECE: usize = 20;
+
+/// Panics if `text` holds `seed`, its base32 body (the seed minus its 2-character
+/// prefix), or any [`SEED_PIECE`] characters of it in a row. `what` names the text.
+pub fn assert_no_seed_in(what: &str, text: &[u8], seed: &str) {
+    let text = String::from_utf8_lossy(text);
+    assert!(!text.contains(seed), "{what} holds the seed");
+    assert!(!text.contains(&seed[2..]), "{what} holds the seed's body");
+    for i in 0..=seed.len().saturating_sub(SEED_PIECE) {
+        let piece = &seed[i..i + SEED_PIECE];
+        assert!(
+            !text.contains(piece),
+            "{what} holds the piece `{piece}` of a seed (at {i})"
+        );
+    }
+}
+
+/// [`assert_no_seed_in`] for every file under `dir` (recursively; nothing if it is absent).
+pub fn assert_no_seed_under(dir: &Path, seed: &str) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if entry.file_type().is_ok_and(|t| t.is_dir()) {
+            assert_no_seed_under(&path, seed);
+        } else if let Ok(bytes) = std::fs::read(&path) {
+            assert_no_seed_in(&path.display().to_string(), &bytes, seed);
+        }
+    }
+}
+
+/// The claims of a gzip archive as text: the raw token and each of its segments decoded
+/// (header, claims, signature), for grepping.
+pub fn archive_claims(path: &Path) -> Vec<u8> {
+    use base64::Engine as _;
+    use std::io::Read as _;
+    let file = std::fs::File::open(path).unwrap();
+    let mut tar = tar::Archive::new(flate2::read::GzDecoder::new(file));
+    for entry in tar.entries().unwrap() {
+        let mut entry = entry.unwrap();
+        if entry.path().unwrap().to_string_lossy() == "claims.jwt" {
+            let mut jwt = String::new();
+            entry.read_to_string(&mut jwt).unwrap();
+            let mut text = jwt.clone().into_bytes();
+            for segment in jwt.trim().split('.') {
+                text.push(b'\n');
+                text.extend(
+                    base64::engine::general_purpose::URL_SAFE_NO_PAD
+                        .decode(segment)
+                        .unwrap(),
+                );
+            }
+            return text;
+        }
+    }
+    panic!("no claims.jwt in {}", path.display());
+}
+
+/// The smallest real crate parbuild builds: `tiny`, a binary with no dependencies, for
+/// x86_64-linux alone (the host's cargo), in `root/rel`. Returns its directory.
+pub fn tiny_crate(p: &Project, rel: &str) -> PathBuf {
+    p.file(
+        &format!("{rel}/Cargo.toml"),
+        "[package]\nname = \"tiny\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[workspace]\n",
+    );
+    p.file(
+        &format!("{rel}/src/main.rs"),
+        "fn main() { println!(\"tiny\"); }\n",
+    );
+    p.file(
+        &format!("{rel}/par.toml"),
+        "[provider]\nname = \"Tiny\"\nvendor = \"tests\"\n\n[targets]\nx86_64-linux = {}\n\n[output]\npath = \"build/tiny.par.gz\"\n",
+    );
+    p.path(rel)
+}
+
+/// A process seen in `/proc`: its id, name and command line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Seen {
+    /// The process id.
+    pub pid: i32,
+    /// Its name (`comm`, at most 15 characters).
+    pub comm: String,
+    /// Its command line, arguments joined by spaces.
+    pub cmdline: String,
+}
+
+/// Every live process (not a zombie) whose working directory is under `dir` or whose
+/// command line mentions `dir`, but this test process: what a killed run left behind.
+pub fn processes_in(dir: &Path) -> Vec<Seen> {
+    let marker = dir.display().to_string();
+    let me = std::process::id().to_string();
+    process_dirs()
+        .into_iter()
+        .filter(|p| p.file_name().is_some_and(|n| n.to_string_lossy() != me))
+        .filter_map(|p| {
+            let stat = std::fs::read_to_string(p.join("stat")).ok()?;
+            // `pid (comm) state …`: a zombie (Z) or a dead (X) process runs nothing.
+            let state = stat.rsplit_once(')')?.1.split_whitespace().next()?;
+            if state == "Z" || state == "X" {
+                return None;
+            }
+            let cmdline = String::from_utf8_lossy(&std::fs::read(p.join("cmdline")).ok()?)
+                .replace('\0', " ")
+                .trim()
+                .to_owned();
+            let inside = std::fs::read_link(p.join("cwd")).is_ok_and(|cwd| cwd.starts_with(dir))
+                || cmdline.contains(&marker);
+            let pid = p.file_name()?.to_string_lossy().parse().ok()?;
+            inside.then(|| Seen {
+                pid,
+                comm: std::fs::read_to_string(p.join("comm"))
+                    .unwrap_or_default()
+                    .trim()
+                    .to_owned(),
+                cmdline,
+            })
+        })
+        .collect()
+}
+
+/// Waits up to `limit` for [`processes_in`]`(dir)` to be empty; returns what is left.
+pub fn wait_for_no_processes_in(dir: &Path, limit: std::time::Duration) -> Vec<Seen> {
+    let deadline = std::time::Instant::now() + limit;
+    loop {
+        let left = processes_in(dir);
+        if left.is_empty() || std::time::Instant::now() >= deadline {
+            return left;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+/// SIGKILLs each process of `seen` by its id (the processes a test's own run left), if
+/// that id still runs the same command line (ids are reused).
+pub fn kill_each(seen: &[Seen]) {
+    for s in seen {
+        let same = std::fs::read(format!("/proc/{}/cmdline", s.pid))
+            .is_ok_and(|c| String::from_utf8_lossy(&c).replace('\0', " ").trim() == s.cmdline);
+        if !same {
+            continue;
+        }
+        let _ = nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(s.pid),
+            nix::sys::signal::Signal::SIGKILL,
+        );
+    }
+}
