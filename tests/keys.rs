@@ -675,10 +675,8 @@ fn a_verbose_build_shows_no_seed_anywhere() {
 
 /// The signing seeds are parbuild's, not the build's: a build script (any dependency's)
 /// must not find them in its environment, or it could print them into the log, or send
-/// them anywhere. Today every child inherits parbuild's whole environment.
+/// them anywhere. The plan removes them from every command it spells (`plan::spell`).
 #[test]
-#[ignore = "defect: cargo and every build script inherit WASH_ISSUER_KEY/WASH_SUBJECT_KEY; \
-            the fix is in src/process.rs (remove them from every child's environment)"]
 fn build_scripts_never_see_the_signing_seeds() {
     let p = Project::new();
     let dir = tiny_crate(&p, "tiny");

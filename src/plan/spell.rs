@@ -77,6 +77,7 @@ pub(super) fn invocations(
         jobs,
     } = *s;
     let base_dir = package.target_dir.join("parbuild");
+    let secrets = secret_vars(manifest, env);
     let mut invocations = Vec::new();
     let mut targets = Vec::new();
     let mut per_backend: BTreeMap<BackendKind, usize> = BTreeMap::new();
@@ -111,13 +112,16 @@ pub(super) fn invocations(
             inv_env.insert("SDKROOT".to_owned(), stubs_dir.display().to_string());
             StubsPlan {
                 dir: stubs_dir.clone(),
-                metadata: stubs_metadata_command(
-                    machine,
-                    package,
-                    manifest,
-                    first.spec,
-                    &stub_triples,
-                    overrides.flags,
+                metadata: hide(
+                    stubs_metadata_command(
+                        machine,
+                        package,
+                        manifest,
+                        first.spec,
+                        &stub_triples,
+                        overrides.flags,
+                    ),
+                    &secrets,
                 ),
                 triples: stub_triples,
                 extra: manifest.macos_stubs.clone(),
@@ -198,12 +202,15 @@ pub(super) fn invocations(
                     missing: d.missing.clone(),
                     image: d.image.clone(),
                     sdk,
-                    count_command: Cmd::new(&machine.cargo, &package.workspace_root)
-                        .args(["metadata", "--format-version", "1", "--filter-platform"])
-                        .arg(&d.spec.triple)
-                        .arg("--manifest-path")
-                        .arg(&package.manifest_path)
-                        .args(overrides.flags.args()),
+                    count_command: hide(
+                        Cmd::new(&machine.cargo, &package.workspace_root)
+                            .args(["metadata", "--format-version", "1", "--filter-platform"])
+                            .arg(&d.spec.triple)
+                            .arg("--manifest-path")
+                            .arg(&package.manifest_path)
+                            .args(overrides.flags.args()),
+                        &secrets,
+                    ),
                 },
             ));
         }
@@ -212,7 +219,7 @@ pub(super) fn invocations(
             name: run.name.clone(),
             stop: backend::stop_command(run, &inv.cwd),
             prepare: (first.backend == BackendKind::Container)
-                .then(|| backend::container::prepare(&inv, machine)),
+                .then(|| hide(backend::container::prepare(&inv, machine), &secrets)),
             paths: backend::path_map(first.backend, &inv),
             dirs: vec![inv.target_dir.clone()],
         });
@@ -222,7 +229,7 @@ pub(super) fn invocations(
                 .iter()
                 .map(|&i| drafts[i].spec.label.clone())
                 .collect(),
-            command: backend::command(first.backend, &inv, machine),
+            command: hide(backend::command(first.backend, &inv, machine), &secrets),
             log,
             container,
             stubs,
@@ -264,4 +271,31 @@ fn merged_features(manifest: &Manifest, spec: &TargetSpec) -> Vec<String> {
     f.sort();
     f.dedup();
     f
+}
+
+/// The variables that hold signing seeds or registry passwords and are set: wash's
+/// (`WASH_ISSUER_KEY`, `WASH_SUBJECT_KEY`, `WASH_REG_PASSWORD`) and the ones `[sign]`
+/// names. No child of a build sees them: cargo runs build scripts and proc-macros of
+/// every dependency, any of which could read its environment.
+fn secret_vars(manifest: &Manifest, env: &Env) -> Vec<String> {
+    let named = [&manifest.sign.issuer, &manifest.sign.subject]
+        .into_iter()
+        .filter_map(|k| match k {
+            Some(crate::manifest::KeyRef::Env(var)) => Some(var.clone()),
+            _ => None,
+        });
+    let mut vars: Vec<String> = ["WASH_ISSUER_KEY", "WASH_SUBJECT_KEY", "WASH_REG_PASSWORD"]
+        .into_iter()
+        .map(str::to_owned)
+        .chain(named)
+        .filter(|v| env.var_os(v).is_some())
+        .collect();
+    vars.sort();
+    vars.dedup();
+    vars
+}
+
+/// `cmd` without `secrets` in its environment.
+fn hide(cmd: Cmd, secrets: &[String]) -> Cmd {
+    secrets.iter().fold(cmd, |cmd, var| cmd.env_remove(var))
 }

@@ -814,3 +814,46 @@ fn the_probe_request_covers_every_target_not_only_the_selected() {
     assert_eq!(request.manifest_dir, Path::new("/ws"));
     assert_eq!(request.workspace_root, Path::new("/ws"));
 }
+
+#[test]
+fn no_build_child_sees_a_signing_seed_or_registry_password() {
+    let body = format!("[sign]\nsubject = \"$MY_SEED\"\n\n{MISSION}x86_64-macos = {{}}\n").replace(
+        "x86_64-macos = {}\nx86_64-macos = {}\n",
+        "x86_64-macos = {}\n",
+    );
+    let e = env(&[
+        ("WASH_ISSUER_KEY", "SAAseed"),
+        ("MY_SEED", "SVseed"),
+        ("WASH_REG_PASSWORD", "hunter2"),
+        ("WASH_SUBJECT_KEY", ""),
+    ]);
+    let p = plan_with(&body, &zig(), &Overrides::default(), &e);
+    let hidden = [
+        "MY_SEED",
+        "WASH_ISSUER_KEY",
+        "WASH_REG_PASSWORD",
+        "WASH_SUBJECT_KEY",
+    ];
+    let mut commands: Vec<&Cmd> = p.invocations.iter().map(|i| &i.command).collect();
+    commands.extend(
+        p.invocations
+            .iter()
+            .filter_map(|i| i.stubs.as_ref().map(|s| &s.metadata)),
+    );
+    commands.extend(p.targets.iter().map(|t| &t.count_command));
+    assert_eq!(commands.len(), 1 + 1 + 4);
+    for cmd in commands {
+        let env = cmd.env_lossy();
+        for var in hidden {
+            assert_eq!(env.get(var), Some(&None), "{var} reaches {cmd}");
+        }
+        assert!(
+            cmd.to_string()
+                .starts_with("env -u MY_SEED -u WASH_ISSUER_KEY"),
+            "{cmd}"
+        );
+    }
+    // Unset variables are not mentioned at all.
+    let quiet = plan(MISSION, &zig());
+    assert!(!quiet.invocations[0].command.to_string().contains("env -u"));
+}
