@@ -486,10 +486,6 @@ fn sleepy_crate(p: &Project) -> PathBuf {
 /// build script, not rustc or zig. Observed in `/proc`: every process whose working
 /// directory or command line is in the test's directory, 10 seconds after the kill.
 #[test]
-#[ignore = "defect: children run in their own process groups (src/process.rs) and outlive a SIGKILL \
-            of parbuild; cargo goes on (even starting new compilers) until it next writes to its \
-            closed pipes, and a build script or rustc runs to its end. Needs a watchdog in \
-            src/process.rs (see SECURITY.md)"]
 fn sigkill_during_build_leaves_no_compiler_running() {
     let p = Project::new();
     let dir = sleepy_crate(&p);
