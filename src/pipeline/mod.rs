@@ -4,6 +4,7 @@
 
 pub mod runner;
 pub mod timings;
+pub mod tokens;
 pub mod totals;
 pub mod ui;
 
