@@ -6,6 +6,9 @@
 //! on their own; [`resolve`] does both for a [`Manifest`]. The artifact is named as cargo
 //! names the target (`fakepay`), never as a file (`libfakepay.so`): file names come from
 //! cargo's JSON messages when the build runs.
+//!
+//! One file because running `cargo metadata` and choosing from its answer are the two
+//! halves of one question, and [`MetadataError`] serves both.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};

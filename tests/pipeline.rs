@@ -20,6 +20,7 @@ use parbuild::machine::{Machine, UserLinker};
 use parbuild::metadata::{Artifact, ArtifactKind, Package};
 use parbuild::pipeline::outcome::{Outcome, Status};
 use parbuild::pipeline::runner;
+use parbuild::pipeline::tokens::Ledger;
 use parbuild::pipeline::ui::Ui;
 use parbuild::plan::{self, Overrides, Plan};
 use parbuild::progress::{ColorChoice, Reporter, Verbosity};
@@ -30,7 +31,8 @@ static SERIAL: Mutex<()> = Mutex::new(());
 /// `cargo build …` as the runner spells it, faked: for each `--target T` it copies
 /// `$FAKE_BINS/T` (or a few bytes) to `<target-dir>/T/release/<bin>` and prints the
 /// artifact message; `FAKE_SLEEP` waits first (writing its pid to `<target-dir>.pid`),
-/// `FAKE_FAIL` fails like rustc, `FAKE_NO_ARTIFACT` succeeds without one. It insists on
+/// `FAKE_WAIT_FOR` waits for a file to exist, `FAKE_FAIL` fails like rustc,
+/// `FAKE_NO_ARTIFACT` succeeds without one. It insists on
 /// the jobserver being handed to it. Anything but `build` goes to the real cargo.
 const FAKE_CARGO: &str = r#"#!/bin/sh
 if [ "$1" != build ]; then exec "$FAKE_REAL_CARGO" "$@"; fi
@@ -52,6 +54,9 @@ if [ -n "$FAKE_SLEEP" ]; then
   echo $$ > "$dir.pid"
   echo "   Compiling $name v0.3.0 (sleeping)" >&2
   sleep "$FAKE_SLEEP"
+fi
+if [ -n "$FAKE_WAIT_FOR" ]; then
+  while [ ! -f "$FAKE_WAIT_FOR" ]; do sleep 0.01; done
 fi
 if [ -n "$FAKE_FAIL" ]; then
   echo "   Compiling $name v0.3.0" >&2
@@ -157,9 +162,13 @@ impl Fake {
 }
 
 fn run(plan: &Plan, fail_fast: bool) -> Vec<Outcome> {
+    run_with(plan, fail_fast, &Ledger::new())
+}
+
+fn run_with(plan: &Plan, fail_fast: bool, ledger: &Ledger) -> Vec<Outcome> {
     let reporter = Reporter::new(Verbosity::Quiet, ColorChoice::Never, true);
     let ui = Ui::new(plan, &reporter);
-    runner::run(plan, &ui, fail_fast).unwrap()
+    runner::run(plan, &ui, fail_fast, ledger).unwrap()
 }
 
 fn status_of<'a>(outcomes: &'a [Outcome], label: &str) -> &'a Status {
@@ -177,7 +186,16 @@ fn every_target_built_reports_the_file_cargo_named() {
         .unwrap_or_else(std::sync::PoisonError::into_inner);
     let fake = Fake::new();
     let plan = fake.plan("LANE = \"arm\"", false);
-    let outcomes = run(&plan, false);
+    let ledger = Ledger::new();
+    let outcomes = run_with(&plan, false, &ledger);
+    // Two cargo children under one budget of two: each got the jobserver (the fake
+    // refuses to run without it) and had its implicit token paid.
+    let account = ledger.account();
+    assert_eq!((account.tokens, account.children), (2, 2), "{account:?}");
+    assert!(
+        account.paid.iter().all(|c| c.jobserver && c.tokens == 1),
+        "{account:?}"
+    );
     for (label, triple) in [("x86_64-linux", HOST), ("aarch64-linux", AARCH64)] {
         let Status::Built { path, size } = status_of(&outcomes, label) else {
             panic!("{outcomes:#?}");
@@ -228,14 +246,22 @@ fn fail_fast_cancels_the_targets_still_building() {
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
     let fake = Fake::new();
-    // The host target sleeps for a minute; aarch64 fails at once.
+    // The host target sleeps for a minute; aarch64 fails as soon as the host's cargo
+    // runs, so the host is cancelled while it builds, not before it starts.
     let mut plan = fake.plan("FAKE_FAIL = \"x\"", true);
     let host = plan.targets[0].invocation;
+    let pid_file = PathBuf::from(format!("{}.pid", plan.targets[0].target_dir.display()));
     let command = plan.invocations[host]
         .command
         .clone()
         .env("FAKE_SLEEP", "60");
     plan.invocations[host].command = command;
+    let arm = plan.targets[1].invocation;
+    let command = plan.invocations[arm]
+        .command
+        .clone()
+        .env("FAKE_WAIT_FOR", &pid_file);
+    plan.invocations[arm].command = command;
     let outcomes = run(&plan, true);
     assert!(matches!(
         status_of(&outcomes, "aarch64-linux"),
@@ -246,7 +272,6 @@ fn fail_fast_cancels_the_targets_still_building() {
         Status::Cancelled,
         "{outcomes:#?}"
     );
-    let pid_file = PathBuf::from(format!("{}.pid", plan.targets[0].target_dir.display()));
     assert_gone(&pid_file);
 }
 

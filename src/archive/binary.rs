@@ -8,6 +8,9 @@
 //! [`Collector`] keeps, while the binary streams past once, its headers and the few byte
 //! ranges those headers point at (bounded by [`MAX_PREFIX`] and [`MAX_CAPTURE`]);
 //! [`elf`](super::elf) and [`macho`](super::macho) read them.
+//!
+//! One file because the label check and the [`Collector`] read the same first [`HEAD_LEN`]
+//! bytes into the same `Format`, which then decides what the collector keeps.
 
 use object::read::elf::FileHeader as _;
 use object::read::macho::{FatArch as _, MachHeader as _};

@@ -7,6 +7,10 @@
 //! the first `PT_LOAD` segment (before `.text`, with GNU ld, lld and zig). The
 //! [`Collector`](super::binary::Collector) keeps the dynamic section and the start of the
 //! first segment as they stream past; what was not kept makes the requirement "unknown".
+//!
+//! One file because the program-header walk (`Layout`), the `.gnu.version_r` walk and the
+//! glibc judgement read one set of kept bytes in that order; half of it is the tests and
+//! their ELF `Builder`.
 
 use object::read::elf::{FileHeader, ProgramHeader as _};
 use object::{Endian as _, Endianness, FileKind, ReadRef as _, elf};

@@ -12,6 +12,9 @@
 //! The data comes from the public headers' naming conventions of each framework (and the
 //! symbols the Rust ecosystem's `-sys` crates declare); it is tested below against the
 //! symbols real providers link. It is not Apple's SDK and holds none of its files.
+//!
+//! One file because it is one table, [`FRAMEWORKS`], and the few lookups that read it; the
+//! tests check it against the symbols real providers link.
 
 /// One Apple framework.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -7,6 +7,10 @@
 //! Only thin 64-bit little-endian binaries (x86_64, arm64) are read; the
 //! [`Collector`](super::binary::Collector) keeps their load commands and, from the end of
 //! the file, the symbol and string tables `LC_SYMTAB` points at.
+//!
+//! One file because the load-command walk, the symbol-table binding check and the judgement
+//! share the `Commands` and `MachoLoads` records; over half of it is the tests and their
+//! Mach-O `Builder`.
 
 use object::LittleEndian as LE;
 use object::macho;

@@ -9,6 +9,9 @@
 //! target binary also passes through a [`binary::Collector`], which keeps the headers and
 //! tables its load facts come from ([`binary::MAX_PREFIX`] + [`binary::MAX_CAPTURE`]
 //! bytes at most) and is reduced to a [`LoadInfo`] when the entry ends.
+//!
+//! One file because the scan, the extraction and the inspection model read an archive
+//! through the same capped decoder, strict tar reader and entry roles ([`role_of`]).
 
 use std::fs::File;
 use std::io::{BufReader, Read};

@@ -10,6 +10,9 @@
 //! every entry with its real type (directories and links are surfaced, not skipped) and
 //! never allocates more than [`MAX_META`] bytes for any extended header, whatever the
 //! input says.
+//!
+//! One file because the writer and the strict reader share the block layout ([`BLOCK`],
+//! [`padding`], the end marker), and the tests read back what the writer emits.
 
 use std::io::{self, Read, Write};
 

@@ -3,6 +3,9 @@
 //! claims and a second claims entry, and panics on directory or unlisted entries), down to
 //! whether each binary will load on its OS (`loads`: Mach-O libraries and symbol
 //! bindings, ELF glibc versions).
+//!
+//! One file because every check reads the same [`Scan`] and lands, by name, in one
+//! [`VerifyReport`].
 
 use std::collections::BTreeMap;
 use std::path::Path;

@@ -3,6 +3,9 @@
 //! the tar while hashing it again, failing if it changed in between. Nothing is ever held
 //! whole in memory. [`write_file`] does this into a temporary file beside the
 //! destination, verifies the result strictly and only then renames it into place.
+//!
+//! One file because the two passes share `Input` and `claims_for`, and [`current`] compares
+//! an existing archive against exactly what they would write.
 
 use std::collections::BTreeMap;
 use std::fs::File;

@@ -8,7 +8,7 @@ use crate::cli::BuildArgs;
 use crate::error::Result;
 use crate::pipeline::outcome::Status;
 use crate::pipeline::runner;
-use crate::pipeline::{BuildError, timings, ui};
+use crate::pipeline::{BuildError, timings, tokens, ui};
 
 use super::Context;
 use super::pack::{PackRequest, pack_unless_current};
@@ -54,7 +54,8 @@ pub fn run(args: &BuildArgs, ctx: &Context) -> Result<()> {
     ));
     let lanes = ui::Ui::new(&plan, ctx.reporter);
     let recorder = args.timings.then(timings::Recorder::start);
-    let outcomes = runner::run(&plan, &lanes, args.fail_fast);
+    let ledger = tokens::Ledger::new();
+    let outcomes = runner::run(&plan, &lanes, args.fail_fast, &ledger);
     drop(lanes);
     if let Some(recorder) = recorder {
         match timings::write(&plan, &recorder.finish()) {
@@ -139,6 +140,7 @@ pub fn run(args: &BuildArgs, ctx: &Context) -> Result<()> {
             "partial": failed > 0,
             "targets": outcomes,
             "pushed": pushed,
+            "jobserver": ledger.account(),
         }));
     } else if let Some(pushed) = &pushed {
         super::publish::report_pushed(pushed, ctx);

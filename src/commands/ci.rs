@@ -5,6 +5,9 @@
 //! templates are exactly those the integration tests run, so a generated pipeline does
 //! what the tests prove. Each ends, on a tag only, with `parbuild push` to an OCI
 //! registry: `[publish]`, else the CI service's own registry.
+//!
+//! One file for both forges because they share `generate`, `Install`, `Push` and the words
+//! taken from `par.toml`, and differ only in their templates and render functions.
 
 use std::fmt::Write as _;
 use std::path::Path;

@@ -3,6 +3,9 @@
 //! reference, so a test keeps the two in step), and from what the repository already says
 //! about itself: wash's `wasmcloud.toml` or a Makefile on wasmCloud's `provider.mk`
 //! (`--from FILE`, else whichever is beside `par.toml`), read by [`manifest::import`].
+//!
+//! One file because `apply_import` edits the very text `render` makes from the template, by
+//! its table and key layout, so the two change together.
 
 use std::path::{Component, Path, PathBuf};
 

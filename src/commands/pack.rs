@@ -3,6 +3,9 @@
 //! `SOURCE_DATE_EPOCH` (reproducible) or the clock (unique), warns about labels and
 //! codecs hosts will not load, writes atomically and verifies strictly before the
 //! archive is renamed into place.
+//!
+//! One file because `parbuild pack`'s own front (`run`: files or a base archive) is thin,
+//! and the rest is the one writing path `build` and `assemble` share.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

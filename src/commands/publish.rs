@@ -2,6 +2,9 @@
 //! connection to a registry (flags, `[publish]`, wash's variables, podman's and docker's
 //! credential files and helpers), the references a push goes to, an archive's OCI
 //! annotations, and fetching a reference into a verified temporary file.
+//!
+//! One file because connecting, naming references, annotating, pushing and fetching are the
+//! steps of one round trip to a registry, and each registry command uses most of them.
 
 use std::collections::BTreeMap;
 use std::io::Read as _;

@@ -5,6 +5,10 @@
 //! byte span TOML or [`super::validate`] reports. The snippet never shows a seed: anything
 //! that looks like one is masked before it is rendered. TOML's own errors (syntax, unknown
 //! or missing keys, wrong types) are reworded here, with a "did you mean" for typos.
+//!
+//! One file because it is one error type: `ManifestError`'s `Display` and `hint` need every
+//! `Problem`, the `Location` snippet and the seed mask, and TOML's own errors are reworded
+//! into the same shape.
 
 use std::fmt;
 use std::fmt::Write as _;

@@ -1,5 +1,8 @@
 //! `par.toml` text in, `Manifest` or the exact rendered error out: the data-driven checks
 //! of the manifest module (no files, no processes).
+//!
+//! One file because it is one table of examples: inputs to `manifest::parse` (and two of
+//! its helpers) with their exact outputs.
 
 use std::path::{Path, PathBuf};
 

@@ -4,6 +4,9 @@
 //! applied once, at the end (`finish`).
 //!
 //! Every error points at the text that caused it ([`super::diagnostic`]).
+//!
+//! One file because every table's checks are methods of one `Cx`, which holds the text and
+//! path each located error needs and the directory paths are resolved against.
 
 use std::collections::BTreeMap;
 use std::ops::Range;

@@ -5,6 +5,7 @@
 pub mod outcome;
 pub mod runner;
 pub mod timings;
+pub mod tokens;
 pub mod totals;
 pub mod ui;
 

@@ -26,19 +26,27 @@ use cargo_metadata::Message;
 
 use super::BuildError;
 use super::outcome::{Outcome, Status};
+use super::tokens::Ledger;
 use super::ui::Ui;
 use crate::archive::Label;
 use crate::metadata::{Artifact, ArtifactKind};
 use crate::plan::{InvocationPlan, Plan};
 use crate::process::{self, ProcessError, interrupt};
 
-/// Runs every invocation of `plan`; returns one outcome per target, in plan order.
+/// Runs every invocation of `plan`; returns one outcome per target, in plan order, and
+/// records in `ledger` the jobserver's tokens and what was paid for each child.
 /// Fails only when interrupted (after every child has been waited for) or when the
 /// jobserver cannot be created.
-pub fn run(plan: &Plan, ui: &Ui, fail_fast: bool) -> Result<Vec<Outcome>, BuildError> {
+pub fn run(
+    plan: &Plan,
+    ui: &Ui,
+    fail_fast: bool,
+    ledger: &Ledger,
+) -> Result<Vec<Outcome>, BuildError> {
     interrupt::install();
     let jobserver =
         jobserver::Client::new(plan.jobs).map_err(|source| BuildError::Jobserver { source })?;
+    ledger.created(plan.jobs);
     let failed = AtomicBool::new(false);
     let results: Vec<Vec<Outcome>> = std::thread::scope(|s| {
         let handles: Vec<_> = plan
@@ -46,7 +54,7 @@ pub fn run(plan: &Plan, ui: &Ui, fail_fast: bool) -> Result<Vec<Outcome>, BuildE
             .iter()
             .map(|inv| {
                 let (js, failed) = (&jobserver, &failed);
-                s.spawn(move || run_invocation(plan, inv, js, ui, failed, fail_fast))
+                s.spawn(move || run_invocation(plan, inv, js, ledger, ui, failed, fail_fast))
             })
             .collect();
         handles
@@ -105,6 +113,7 @@ fn run_invocation(
     plan: &Plan,
     inv: &InvocationPlan,
     jobserver: &jobserver::Client,
+    ledger: &Ledger,
     ui: &Ui,
     failed: &AtomicBool,
     fail_fast: bool,
@@ -139,10 +148,10 @@ fn run_invocation(
         }
     };
     // Pay cargo's implicit token, or a container's whole share (see the module docs).
-    let tokens = acquire_tokens(
+    let tokens = ledger.hold(acquire_tokens(
         jobserver,
         inv.container.as_ref().map_or(1, |c| c.cpu_tokens),
-    );
+    ));
     let start = Instant::now();
     if interrupt::requested() || (fail_fast && failed.load(Ordering::SeqCst)) {
         return inv
@@ -151,6 +160,9 @@ fn run_invocation(
             .map(|l| cancelled(plan, inv, l, start.elapsed()))
             .collect();
     }
+    // A container's cargo cannot reach the jobserver's pipe: it runs on its `-j` share.
+    let shared = inv.container.is_none().then_some(jobserver);
+    tokens.pay_for(inv.backend, &inv.labels, shared.is_some());
     for (label, _) in &triples {
         ui.started(label);
     }
@@ -193,7 +205,7 @@ fn run_invocation(
             }
         }
         inv.command.stream(
-            inv.container.is_none().then_some(jobserver),
+            shared,
             |line| {
                 let Ok(msg) = serde_json::from_str::<Message>(line) else {
                     return;

@@ -5,6 +5,9 @@
 //!
 //! No value of this module ever prints a password: [`Secret`]'s `Debug` and `Display`
 //! are redacted, and errors name files and registries, never their contents.
+//!
+//! One file because [`resolve`] tries every source in one order, and wash's, podman's and
+//! docker's files share one lookup of a registry's keys.
 
 use std::fmt;
 use std::path::{Path, PathBuf};

@@ -6,6 +6,9 @@
 //! `oci-distribution`, from the same wasmCloud/Krustlet line), so registries see the same
 //! requests from parbuild as from wash. Its API is async; each call here runs on a
 //! current-thread tokio runtime of its own, so nothing else in parbuild is async.
+//!
+//! One file because push and pull share the client, its runtime and `classify`, which turns
+//! every failure of either into one [`RegistryError`].
 
 pub mod auth;
 pub mod image;

@@ -15,6 +15,10 @@
 //! arguments of a macro defined in the same file whose body declares an `extern` block
 //! (security-framework-sys declares `kSecKeyAlgorithm…` statics through `names! { … }`):
 //! every identifier passed to it is a candidate name, placed by the framework rules only.
+//!
+//! One file because all of it is one walk of a `syn` tree by one `Walker`, run twice (the
+//! `extern`-declaring macros first, then the declarations), evaluating `cfg` on the way
+//! down.
 
 use std::collections::BTreeSet;
 use std::fs;

@@ -1,0 +1,32 @@
+//! `parbuild build --timings`: a timeline of the build, the picture to look at when a
+//! build is slow. One lane per target (and one per invocation for host work: build
+//! scripts and proc-macros), a bar per compile unit from when its rustc started to when
+//! it ended, build-script runs, and a strip showing how many CPUs the build kept busy
+//! against the `--jobs` budget, so idle CPU is visible at a glance.
+//!
+//! Three parts: `sample` reads `/proc` while the build runs (the only I/O and the only
+//! timing-dependent part), `model` is the pure timeline and what is drawn from it, `html`
+//! renders the page. cargo's own output cannot give this: it prints `Compiling x` once per
+//! package, so in an invocation building four targets it never says when the other three
+//! units of `x` start.
+
+use std::path::PathBuf;
+
+use crate::plan::Plan;
+
+mod html;
+mod model;
+mod sample;
+
+pub use html::render;
+pub use model::{Timeline, Unit};
+pub use sample::{INTERVAL, Recorder};
+
+/// Writes the page to `<target-dir>/parbuild/timings.html` and returns its path.
+pub fn write(plan: &Plan, timeline: &Timeline) -> std::io::Result<PathBuf> {
+    let dir = plan.package.target_dir.join("parbuild");
+    std::fs::create_dir_all(&dir)?;
+    let path = dir.join("timings.html");
+    std::fs::write(&path, render(plan, timeline))?;
+    Ok(path)
+}
