@@ -5,6 +5,9 @@
 //! lower layer takes options (`progress::ColorChoice`, `keystore::KeyFlags`), the clap
 //! type converts into that layer's own type here (`From`): the layers below never import
 //! this module.
+//!
+//! One file because it is the whole command line in clap's derive types, and most of it is
+//! the help text each flag teaches.
 
 use std::path::PathBuf;
 

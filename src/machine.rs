@@ -10,6 +10,10 @@
 //! container engine is slower to ask (`docker version`, `podman info`, one `image
 //! inspect` per image), so [`Machine::probe_containers`] asks it only when the plan says a
 //! target may need it (`plan::container_images`). Afterwards the machine is plain data.
+//!
+//! One file because the facts and the one probe that gathers them are one job: every field
+//! of [`Machine`] is filled by [`Machine::probe`] or [`Machine::probe_containers`] right
+//! here; about a quarter of it is their tests.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::ffi::OsString;

@@ -7,6 +7,10 @@
 //! runner executes; backends never print and never start a process. The two
 //! containerized backends also describe how to stop their container ([`stop_command`]) and
 //! how the paths cargo reports inside it map back to the host ([`path_map`], [`host_path`]).
+//!
+//! One file because the types every backend shares ([`Invocation`], [`TargetContext`],
+//! [`EnvSetting`]) and the dispatchers that pick a backend by kind belong together; a
+//! third of it is their tests.
 
 pub mod cargo;
 pub mod container;

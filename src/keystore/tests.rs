@@ -401,8 +401,11 @@ fn debug_of_every_type_holding_a_seed_hides_it() {
         for seed in [ACCOUNT_SEED, SERVICE_SEED] {
             assert!(!text.contains(seed), "seed in {text}");
             assert!(!text.contains(&body(seed)), "body in {text}");
-            for i in 0..=seed.len() - SEED_RUN {
-                assert!(!text.contains(&seed[i..i + SEED_RUN]), "piece in {text}");
+            for i in 0..=seed.len() - super::seed::SEED_RUN {
+                assert!(
+                    !text.contains(&seed[i..i + super::seed::SEED_RUN]),
+                    "piece in {text}"
+                );
             }
         }
     };

@@ -14,6 +14,10 @@
 //! jobserver clients together still never exceed `jobs`. Its container is stopped by name
 //! on Ctrl-C or `--fail-fast` (signalling the engine's client does not stop it), and the
 //! container paths in its messages are mapped back to the host's.
+//!
+//! One file because every step of one invocation (prepare, pay tokens, stream, collect
+//! artifacts, judge each target) shares the invocation's `Progress` state and its scoped
+//! threads; splitting the steps would only pass that state around.
 
 use std::collections::BTreeMap;
 use std::io::Write as _;

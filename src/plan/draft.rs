@@ -15,7 +15,7 @@ use crate::metadata::Package;
 use crate::tools::Missing;
 
 /// What the machine must be asked for this manifest: every target's linker settings
-/// (all targets, not only the selected ones, as [`make`] drafts them all) and where the
+/// (all targets, not only the selected ones, as [`super::make`] drafts them all) and where the
 /// project's cargo configuration and `Cross.toml` are.
 pub fn probe_request<'a>(manifest: &'a Manifest, package: &'a Package) -> ProbeRequest<'a> {
     ProbeRequest {
