@@ -41,10 +41,7 @@ pub fn container_images(
     let mut images = BTreeSet::new();
     for spec in &manifest.targets {
         let cx = target_context(manifest, spec, host, env, machine);
-        let requested = overrides
-            .backend
-            .or(spec.backend)
-            .unwrap_or(manifest.build.backend);
+        let requested = requested_backend(manifest, overrides, spec);
         let only_cross_can = !backend::zig::supports(&spec.triple)
             && spec.triple != host
             && cx.user_linker.is_none()
@@ -100,10 +97,7 @@ pub(super) fn all<'a>(
     let mut drafts = Vec::new();
     for spec in &manifest.targets {
         let cx = target_context(manifest, spec, host, env, machine);
-        let requested = overrides
-            .backend
-            .or(spec.backend)
-            .unwrap_or(manifest.build.backend);
+        let requested = requested_backend(manifest, overrides, spec);
         let (backend, reason) = match requested {
             BackendKind::Auto => backend::choose_auto(&spec.triple, &cx, machine),
             _ => (requested, "chosen in par.toml or with --backend".to_owned()),
@@ -162,11 +156,7 @@ pub(super) fn join_host_to_zig(
     let Some(i) = drafts.iter().position(|d| {
         d.spec.triple == host
             && d.backend == BackendKind::Cargo
-            && overrides
-                .backend
-                .or(d.spec.backend)
-                .unwrap_or(manifest.build.backend)
-                == BackendKind::Auto
+            && requested_backend(manifest, overrides, d.spec) == BackendKind::Auto
     }) else {
         return;
     };
@@ -280,4 +270,12 @@ pub(super) fn select_targets<'a>(
         }
     }
     Ok(out)
+}
+
+/// The backend asked for `spec`: `--backend`, else the target's, else `[build] backend`.
+fn requested_backend(manifest: &Manifest, overrides: &Overrides, spec: &TargetSpec) -> BackendKind {
+    overrides
+        .backend
+        .or(spec.backend)
+        .unwrap_or(manifest.build.backend)
 }
