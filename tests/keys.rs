@@ -494,6 +494,14 @@ fn every_bad_key_is_refused(
     }
 }
 
+/// `args`, then `extra`.
+fn then(args: &[&str], extra: &[String]) -> Vec<String> {
+    args.iter()
+        .map(|a| (*a).to_owned())
+        .chain(extra.iter().cloned())
+        .collect()
+}
+
 #[test]
 fn pack_refuses_every_bad_key_clearly_and_writes_nothing() {
     let p = Project::new();
@@ -501,21 +509,20 @@ fn pack_refuses_every_bad_key_clearly_and_writes_nothing() {
     p.pack(&["-o", "out/good.par.gz"]).success();
     let archive = p.path("out/good.par.gz");
     every_bad_key_is_refused(&p, p.root(), &archive, |extra| {
-        let mut args: Vec<String> = [
-            "pack",
-            "--name",
-            "Example",
-            "--vendor",
-            "acme",
-            "--target",
-            "x86_64-linux=bin/x86",
-            "-o",
-            "out/good.par.gz",
-        ]
-        .map(String::from)
-        .to_vec();
-        args.extend(extra.iter().cloned());
-        p.parbuild(args)
+        p.parbuild(then(
+            &[
+                "pack",
+                "--name",
+                "Example",
+                "--vendor",
+                "acme",
+                "--target",
+                "x86_64-linux=bin/x86",
+                "-o",
+                "out/good.par.gz",
+            ],
+            extra,
+        ))
     });
 }
 
@@ -544,16 +551,15 @@ fn build_and_assemble_refuse_every_bad_key_before_compiling_and_write_nothing() 
         .current_dir(&dir)
         .success();
     every_bad_key_is_refused(&p, &dir, &archive, |extra| {
-        let mut args: Vec<String> = [
-            "assemble",
-            "parts/tiny-x86_64-linux.part.tar.zst",
-            "-o",
-            "build/tiny.par.gz",
-        ]
-        .map(String::from)
-        .to_vec();
-        args.extend(extra.iter().cloned());
-        p.parbuild(args)
+        p.parbuild(then(
+            &[
+                "assemble",
+                "parts/tiny-x86_64-linux.part.tar.zst",
+                "-o",
+                "build/tiny.par.gz",
+            ],
+            extra,
+        ))
     });
 }
 
