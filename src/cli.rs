@@ -22,7 +22,6 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 #[command(
     name = "parbuild",
     version,
-    args_conflicts_with_subcommands = true,
     after_help = "Examples:\n  \
         parbuild init                       write a commented par.toml for this cargo package\n  \
         parbuild doctor --fix               install what the targets need (rustup targets, zig)\n  \
@@ -47,6 +46,41 @@ pub struct Cli {
     /// Options of `parbuild build`, for bare `parbuild`.
     #[command(flatten)]
     pub build: BuildArgs,
+}
+
+/// Parses the command line. Bare `parbuild` takes `build`'s options; with a subcommand
+/// they are refused when given before it (`parbuild --target x plan`), since they would
+/// be silently ignored; the global options (`-C`, `-v`, `-q`, `--manifest-path`,
+/// `--color`) work on either side. (clap's `args_conflicts_with_subcommands` would refuse
+/// the global options too.)
+pub fn parse(args: &[std::ffi::OsString]) -> Result<Cli, clap::Error> {
+    use clap::{Args as _, CommandFactory as _, FromArgMatches as _};
+    let mut command = Cli::command();
+    let matches = command.try_get_matches_from_mut(args)?;
+    if let Some((name, _)) = matches.subcommand() {
+        let build_only = BuildArgs::augment_args(clap::Command::new("build"));
+        let given = build_only.get_arguments().find(|a| {
+            matches
+                .try_get_raw(a.get_id().as_str())
+                .is_ok_and(|v| v.is_some())
+                && matches.value_source(a.get_id().as_str())
+                    == Some(clap::parser::ValueSource::CommandLine)
+        });
+        if let Some(arg) = given {
+            let flag = arg
+                .get_long()
+                .map(|l| format!("--{l}"))
+                .or_else(|| arg.get_short().map(|s| format!("-{s}")))
+                .unwrap_or_else(|| arg.get_id().to_string());
+            return Err(command.error(
+                clap::error::ErrorKind::ArgumentConflict,
+                format!(
+                    "`{flag}` before `{name}` is an option of bare `parbuild` (`parbuild build`); write it after `{name}`, if `{name}` takes it (`parbuild {name} --help`)"
+                ),
+            ));
+        }
+    }
+    Cli::from_arg_matches(&matches).map_err(|e| e.format(&mut command))
 }
 
 /// Options every command accepts.
@@ -644,4 +678,46 @@ pub struct CiGithubArgs {
 
     #[command(flatten)]
     pub install: CiInstallArgs,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse_str(args: &[&str]) -> Result<Cli, clap::Error> {
+        let args: Vec<std::ffi::OsString> = args.iter().map(Into::into).collect();
+        parse(&args)
+    }
+
+    #[test]
+    fn global_options_work_before_and_after_the_subcommand() {
+        for args in [
+            &["parbuild", "-C", "sub", "-vv", "plan", "--json"][..],
+            &["parbuild", "plan", "-C", "sub", "-vv", "--json"][..],
+            &["parbuild", "-C", "sub", "plan", "-vv", "--json"][..],
+        ] {
+            let cli = parse_str(args).unwrap_or_else(|e| panic!("{args:?}: {e}"));
+            assert_eq!(
+                cli.global.directory.as_deref(),
+                Some(std::path::Path::new("sub"))
+            );
+            assert_eq!(cli.global.verbose, 2, "{args:?}");
+            assert!(matches!(cli.command, Some(Command::Plan(_))), "{args:?}");
+        }
+    }
+
+    #[test]
+    fn builds_options_are_for_bare_parbuild_only() {
+        let cli = parse_str(&["parbuild", "--target", "aarch64-linux", "--fail-fast"]).unwrap();
+        assert!(cli.command.is_none());
+        assert_eq!(cli.build.select.targets, ["aarch64-linux"]);
+        assert!(cli.build.fail_fast);
+        let err = parse_str(&["parbuild", "--fail-fast", "plan"]).unwrap_err();
+        assert_eq!(err.kind(), clap::error::ErrorKind::ArgumentConflict);
+        assert!(
+            err.to_string()
+                .contains("`--fail-fast` before `plan` is an option of bare `parbuild`"),
+            "{err}"
+        );
+    }
 }

@@ -31,8 +31,6 @@ pub mod tools;
 use std::ffi::OsString;
 use std::process::ExitCode;
 
-use clap::Parser as _;
-
 pub use error::{Error, Result};
 
 /// Runs parbuild with these arguments (the first is the program name) and returns the
@@ -43,7 +41,7 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
     if args.get(1).is_some_and(|a| a == "parbuild") {
         args.remove(1);
     }
-    let cli = match cli::Cli::try_parse_from(&args) {
+    let cli = match cli::parse(&args) {
         Ok(cli) => cli,
         Err(e) => {
             let code = if e.use_stderr() {
