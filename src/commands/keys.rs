@@ -41,7 +41,7 @@ pub fn run(cmd: &KeysCommand, ctx: &Context) -> Result<()> {
         }
         KeysCommand::Show(args) => {
             let path = ctx.path(&args.file);
-            let kp = keystore::read_seed_file(&path, "key")?;
+            let kp = keystore::read_seed_file(&path, "signing")?;
             let kind = match kp.key_pair_type() {
                 nkeys::KeyPairType::Account => Some(KeyType::Account),
                 nkeys::KeyPairType::Service => Some(KeyType::Service),

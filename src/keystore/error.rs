@@ -2,8 +2,6 @@
 
 use std::path::PathBuf;
 
-use nkeys::KeyPairType;
-
 /// Errors about keys. None of them ever contains a seed.
 #[derive(Debug, thiserror::Error)]
 pub enum KeyError {
@@ -34,14 +32,14 @@ pub enum KeyError {
         reason: String,
     },
     /// A seed of the wrong type.
-    #[error("the {role} key from {origin} is a {found:?} key, but the {role} must be {expected}")]
+    #[error("the {role} key from {origin} is {found}, but the {role} must be {expected}")]
     WrongType {
         /// `issuer` or `subject`.
         role: &'static str,
         /// Where it came from.
         origin: String,
-        /// Its type.
-        found: KeyPairType,
+        /// Its type, in words (`an operator key (`SO…`)`).
+        found: &'static str,
         /// What is needed.
         expected: &'static str,
     },

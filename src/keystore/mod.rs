@@ -246,7 +246,7 @@ fn with_role(kp: KeyPair, role: Role, origin: &str) -> Result<KeyPair, KeyError>
     Err(KeyError::WrongType {
         role: role.name(),
         origin: origin.to_owned(),
-        found,
+        found: type_name(found),
         expected: role.kind_text(),
     })
 }
