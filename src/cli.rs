@@ -370,8 +370,13 @@ pub struct SignArgs {
     pub keys_dir: Option<PathBuf>,
 
     /// Fail instead of generating a missing key (always the case when `CI` is set).
-    #[arg(long)]
+    #[arg(long, conflicts_with = "generate_keys")]
     pub disable_keygen: bool,
+
+    /// Generate a missing key even when `CI` is set (a throwaway key for a test pipeline;
+    /// it is announced with its path and public key). Without it, CI never generates one.
+    #[arg(long)]
+    pub generate_keys: bool,
 }
 
 impl From<&SignArgs> for crate::keystore::KeyFlags {
@@ -381,6 +386,7 @@ impl From<&SignArgs> for crate::keystore::KeyFlags {
             subject: a.subject.clone(),
             keys_dir: a.keys_dir.clone(),
             disable_keygen: a.disable_keygen,
+            generate_keys: a.generate_keys,
         }
     }
 }

@@ -131,8 +131,32 @@ fn under_ci_missing_keys_are_an_error_that_says_how_to_provide_them() {
         out.stderr
     );
     assert!(out.stderr.contains("WASH_ISSUER_KEY"), "{}", out.stderr);
+    assert!(out.stderr.contains("--generate-keys"), "{}", out.stderr);
     assert!(!p.path("home/.wash").exists());
     assert!(!p.path("n.par.gz").exists());
+    // `--generate-keys` allows a throwaway pair under CI, announced as loudly as anywhere.
+    let mut generate = args.clone();
+    generate.extend([
+        "--generate-keys".to_owned(),
+        "-o".to_owned(),
+        "ci.par.gz".to_owned(),
+    ]);
+    let out = p.parbuild(generate).env("CI", "true").success();
+    for (role, file) in [
+        ("issuer (account)", "user_account.nk"),
+        ("subject (service)", "x86_service.nk"),
+    ] {
+        let key = p.path(&format!("home/.wash/keys/{file}"));
+        let said = format!(
+            "generated a new {role} key `{}` (public key ",
+            key.display()
+        );
+        assert!(out.stderr.contains(&said), "{}", out.stderr);
+        assert!(key.exists());
+    }
+    assert!(out.stderr.contains("back it up"), "{}", out.stderr);
+    assert!(p.path("ci.par.gz").exists());
+    std::fs::remove_dir_all(p.path("home/.wash")).unwrap();
     // Environment variables with seeds work under CI, and keys are checked for their role.
     p.parbuild(args.clone())
         .env("CI", "true")

@@ -44,7 +44,7 @@ pub fn run(args: &DoctorArgs, ctx: &Context) -> Result<()> {
     // Outside CI a missing key is not a problem: the first build generates it.
     let generated_later = match &key_result {
         Err(crate::keystore::KeyError::Missing { path, .. })
-            if !ctx.env.is_ci() && !args.keys.disable_keygen =>
+            if (!ctx.env.is_ci() || args.keys.generate_keys) && !args.keys.disable_keygen =>
         {
             Some(path.clone())
         }

@@ -92,6 +92,8 @@ pub struct KeyFlags {
     pub keys_dir: Option<PathBuf>,
     /// `--disable-keygen`.
     pub disable_keygen: bool,
+    /// `--generate-keys`: generate a missing key even under CI.
+    pub generate_keys: bool,
 }
 
 impl fmt::Debug for KeyFlags {
@@ -105,6 +107,7 @@ impl fmt::Debug for KeyFlags {
             .field("subject", &show(&self.subject))
             .field("keys_dir", &self.keys_dir)
             .field("disable_keygen", &self.disable_keygen)
+            .field("generate_keys", &self.generate_keys)
             .finish()
     }
 }
@@ -120,6 +123,8 @@ pub struct KeyOptions {
     pub keys_dir: Option<PathBuf>,
     /// `--disable-keygen`.
     pub disable_keygen: bool,
+    /// `--generate-keys`: generate a missing key even under CI.
+    pub generate_keys: bool,
     /// Refuse to sign with any issuer but this public key.
     pub issuer_public: Option<String>,
     /// Refuse to sign with any subject but this public key.
@@ -142,6 +147,7 @@ impl fmt::Debug for KeyOptions {
             .field("subject", &show(&self.subject))
             .field("keys_dir", &self.keys_dir)
             .field("disable_keygen", &self.disable_keygen)
+            .field("generate_keys", &self.generate_keys)
             .field("issuer_public", &pin(&self.issuer_public))
             .field("subject_public", &pin(&self.subject_public))
             .finish()
@@ -158,6 +164,7 @@ impl KeyOptions {
             subject: flags.subject.map(KeyRef::Path).or(m.subject),
             keys_dir: flags.keys_dir,
             disable_keygen: flags.disable_keygen,
+            generate_keys: flags.generate_keys,
             issuer_public: m.issuer_public,
             subject_public: m.subject_public,
         }
@@ -472,8 +479,8 @@ fn from_key_dir(
             " and the {} is pinned to `{pin}`, so a new key would not do",
             role.name()
         ))
-    } else if env.is_ci() {
-        Some(" and keys are never generated under CI (`CI` is set)".to_owned())
+    } else if env.is_ci() && !opts.generate_keys {
+        Some(" and keys are never generated under CI (`CI` is set; `--generate-keys` allows a throwaway one)".to_owned())
     } else if opts.disable_keygen {
         Some(" and `--disable-keygen` is set".to_owned())
     } else {
