@@ -379,6 +379,54 @@ fn ctrl_c_stops_the_container_and_writes_nothing() {
     assert!(!dir.join("build/hello-provider.par.gz").exists());
 }
 
+/// A SIGKILL gives parbuild no chance to stop its container: the watchdog
+/// (`process::watchdog`) ends the engine client's process group and runs the container's
+/// stop command (`rm --force` by name) once parbuild is gone. With podman, ending the
+/// client already stops the container (its signal proxy forwards SIGTERM to `--init`); the
+/// stop command is what stops a docker container, whose client can die without it, and
+/// no docker daemon runs here. The script's handling of stop commands is unit-tested in
+/// `src/process/watchdog.rs`.
+#[test]
+fn sigkill_leaves_no_container_running() {
+    if !containers() {
+        return;
+    }
+    let p = Project::new();
+    let dir = hello(
+        &p,
+        &format!("aarch64-linux = {{ image = \"{RUST_IMAGE}\" }}\n"),
+    );
+    let mut child = parbuild(&p, &dir, &["build", "--jobs", "1"]).spawn();
+    let pid = child.id();
+    let dir_text = dir.display().to_string();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while our_rustcs(&dir_text, "\0no-marker\0").is_empty() {
+        assert!(
+            Instant::now() < deadline,
+            "no compiler started in the container"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(leftover_containers(pid).len(), 1, "the container runs");
+    child.kill().unwrap();
+    child.wait().unwrap();
+    // The watchdog stops it after its grace period; `rm --force` takes a moment more.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !leftover_containers(pid).is_empty() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert_eq!(
+        leftover_containers(pid),
+        Vec::<String>::new(),
+        "the container outlived parbuild"
+    );
+    assert_eq!(
+        our_rustcs(&dir_text, "\0no-marker\0"),
+        Vec::<String>::new(),
+        "no compiler left in or out of a container"
+    );
+}
+
 #[test]
 fn plan_and_doctor_report_the_engine_and_missing_images() {
     if !containers() {

@@ -65,6 +65,7 @@ impl StopHook {
         if requested() {
             let _ = cmd.output_checked();
         }
+        super::watchdog::stop_on_death(id, &cmd.to_string());
         STOPS
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
@@ -75,6 +76,7 @@ impl StopHook {
 
 impl Drop for StopHook {
     fn drop(&mut self) {
+        super::watchdog::forget_stop(self.id);
         STOPS
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
