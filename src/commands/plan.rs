@@ -109,10 +109,25 @@ pub fn render(plan: &Plan) -> String {
             .and_then(|v| v.as_str().map(str::to_owned))
             .unwrap_or_default()
     );
+    // Columns as wide as the longest label and triple (custom labels can be long).
+    let lw = plan
+        .targets
+        .iter()
+        .map(|t| t.label.as_str().len())
+        .max()
+        .unwrap_or(0)
+        .max(15);
+    let tw = plan
+        .targets
+        .iter()
+        .map(|t| t.triple.len())
+        .max()
+        .unwrap_or(0)
+        .max(32);
     for t in &plan.targets {
         let _ = writeln!(
             out,
-            "{:<15} {:<32} {}",
+            "{:<lw$} {:<tw$} {}",
             t.label.as_str(),
             t.triple,
             t.backend.as_str()

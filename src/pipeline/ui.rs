@@ -36,6 +36,13 @@ impl<'a> Ui<'a> {
             "{prefix:24} {spinner:12} {pos:>4} crates       {wide_msg} {elapsed:>5}",
         )
         .unwrap_or_else(|_| ProgressStyle::default_spinner());
+        let lw = plan
+            .targets
+            .iter()
+            .map(|t| t.label.as_str().len())
+            .max()
+            .unwrap_or(0)
+            .max(15);
         let lanes = plan
             .targets
             .iter()
@@ -43,7 +50,7 @@ impl<'a> Ui<'a> {
                 let bar = multi.as_ref().map(|m| {
                     let bar = m.add(ProgressBar::new_spinner());
                     bar.set_style(style.clone());
-                    bar.set_prefix(format!("{:15} {:8}", t.label.as_str(), t.backend.as_str()));
+                    bar.set_prefix(format!("{:lw$} {:8}", t.label.as_str(), t.backend.as_str()));
                     bar.set_message("waiting");
                     bar
                 });
@@ -173,9 +180,15 @@ pub fn human_size(bytes: u64) -> String {
 /// The summary table: target, backend, status, time, size, log; then each failure's excerpt.
 pub fn summary(outcomes: &[Outcome]) -> String {
     let mut out = String::new();
+    let lw = outcomes
+        .iter()
+        .map(|o| o.label.as_str().len())
+        .max()
+        .unwrap_or(0)
+        .max(15);
     let _ = writeln!(
         out,
-        "{:<15} {:<8} {:<10} {:>8} {:>10}  log",
+        "{:<lw$} {:<8} {:<10} {:>8} {:>10}  log",
         "target", "backend", "status", "time", "size"
     );
     for o in outcomes {
@@ -186,7 +199,7 @@ pub fn summary(outcomes: &[Outcome]) -> String {
         };
         let _ = writeln!(
             out,
-            "{:<15} {:<8} {:<10} {:>7.1}s {:>10}  {}",
+            "{:<lw$} {:<8} {:<10} {:>7.1}s {:>10}  {}",
             o.label.as_str(),
             o.backend.as_str(),
             status,
