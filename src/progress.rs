@@ -154,6 +154,12 @@ impl Reporter {
         }
     }
 
+    /// A block on stderr at every verbosity, `--quiet` included: what an error refers to
+    /// (the summary of a build whose targets failed, with their excerpts).
+    pub fn error_block(&self, text: impl std::fmt::Display) {
+        self.err_line(text.to_string().trim_end_matches('\n'));
+    }
+
     /// Green `ok`, red `FAIL` and similar short labels.
     pub fn mark(&self, ok: bool, text: &str) -> String {
         self.paint(if ok { "32" } else { "31" }, text)

@@ -376,3 +376,52 @@ fn ctrl_c_exits_130_stops_every_child_and_keeps_the_old_archive() {
         .collect();
     assert!(leftovers.is_empty(), "{leftovers:?}");
 }
+
+/// A failed build answers in JSON too, and shows its failures even with `--quiet`: the
+/// error line ("see each failure above") must have something above it.
+#[test]
+fn a_failed_build_reports_each_target_in_json_and_shows_failures_when_quiet() {
+    let fake = Fake::new();
+    let p = Project::new();
+    p.file(
+        "Cargo.toml",
+        "[package]\nname = \"fake\"\nversion = \"0.3.0\"\nedition = \"2021\"\n\n[workspace]\n",
+    );
+    p.file("src/main.rs", "fn main() {}\n");
+    p.file(
+        "par.toml",
+        "[provider]\nname = \"Fake\"\nvendor = \"tests\"\n\n[build]\nbackend = \"cargo\"\n\n[targets]\nx86_64-linux = {}\naarch64-linux = { env = { FAKE_FAIL = \"oops\" } }\n",
+    );
+    let out = p
+        .parbuild(["build", "-q", "--json"])
+        .env("CARGO", fake.cargo())
+        .env("FAKE_REAL_CARGO", env!("CARGO"))
+        .env("CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_LINKER", "/bin/true")
+        .env("WASH_ISSUER_KEY", ACCOUNT_SEED)
+        .env("WASH_SUBJECT_KEY", SERVICE_SEED)
+        .code(1);
+    let json = out.json();
+    assert_eq!(json["archive"], serde_json::Value::Null, "{json:#}");
+    let statuses: Vec<(&str, &str)> = json["targets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| (t["label"].as_str().unwrap(), t["status"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        statuses,
+        [("x86_64-linux", "built"), ("aarch64-linux", "failed")]
+    );
+    assert!(
+        out.stderr
+            .contains("error[E0425]: cannot find value `oops` in this scope"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("1 of 2 targets failed"),
+        "{}",
+        out.stderr
+    );
+    assert!(!p.path("build/fake.par.gz").exists());
+}

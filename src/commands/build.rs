@@ -64,12 +64,16 @@ pub fn run(args: &BuildArgs, ctx: &Context) -> Result<()> {
         }
     }
     let outcomes = outcomes?;
-    ctx.reporter.block(ui::summary(&outcomes));
-
     let failed = outcomes
         .iter()
         .filter(|o| !matches!(o.status, Status::Built { .. }))
         .count();
+    // A failure is shown even with `--quiet`: the error below refers to it.
+    if failed > 0 {
+        ctx.reporter.error_block(ui::summary(&outcomes));
+    } else {
+        ctx.reporter.block(ui::summary(&outcomes));
+    }
     let built: Vec<_> = outcomes
         .iter()
         .filter_map(|o| match &o.status {
@@ -78,6 +82,16 @@ pub fn run(args: &BuildArgs, ctx: &Context) -> Result<()> {
         })
         .collect();
     if failed > 0 && (!args.allow_missing || built.is_empty()) {
+        // `--json` answers on failure too: which targets failed, no archive.
+        if args.json {
+            ctx.reporter.json(&serde_json::json!({
+                "archive": null,
+                "partial": false,
+                "targets": outcomes,
+                "pushed": null,
+                "jobserver": ledger.account(),
+            }));
+        }
         return Err(BuildError::TargetsFailed {
             failed,
             total: outcomes.len(),
