@@ -251,12 +251,14 @@ fn run_invocation(
     let st = state
         .into_inner()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
-    let excerpt_of = |status_text: &str| {
-        // A link against generated framework stubs that lacked something: say what and how
-        // to fix it, not only the linker's words.
+    let excerpt_of = |triple: &str, status_text: &str| {
+        // A macOS link against generated framework stubs that lacked something: say what
+        // and how to fix it, not only the linker's words. Only for an Apple target: a Linux
+        // target of the same invocation fails for its own reasons (its glibc, say).
         if let Some(failure) = inv
             .stubs
             .as_ref()
+            .filter(|_| triple.contains("-apple-"))
             .and_then(|_| crate::stubs::diagnose::LinkFailure::from_log(&st.tail))
         {
             return failure.message();
@@ -288,10 +290,10 @@ fn run_invocation(
                             artifact.name
                         )
                     } else {
-                        excerpt_of(&format!(
-                            "cargo failed ({})",
-                            process::describe_status(*status)
-                        ))
+                        excerpt_of(
+                            triple,
+                            &format!("cargo failed ({})", process::describe_status(*status)),
+                        )
                     },
                 },
                 (Err(e), None) => Status::Failed {
