@@ -58,7 +58,7 @@ pub fn parse(args: &[std::ffi::OsString]) -> Result<Cli, clap::Error> {
     let mut command = Cli::command();
     let matches = command.try_get_matches_from_mut(args)?;
     if let Some((name, _)) = matches.subcommand() {
-        let build_only = BuildArgs::augment_args(clap::Command::new("build"));
+        let build_only = BuildArgs::augment_args(clap::Command::default());
         let given = build_only.get_arguments().find(|a| {
             matches
                 .try_get_raw(a.get_id().as_str())

@@ -110,20 +110,8 @@ pub fn render(plan: &Plan) -> String {
             .unwrap_or_default()
     );
     // Columns as wide as the longest label and triple (custom labels can be long).
-    let lw = plan
-        .targets
-        .iter()
-        .map(|t| t.label.as_str().len())
-        .max()
-        .unwrap_or(0)
-        .max(15);
-    let tw = plan
-        .targets
-        .iter()
-        .map(|t| t.triple.len())
-        .max()
-        .unwrap_or(0)
-        .max(32);
+    let lw = crate::pipeline::ui::column_width(plan.targets.iter().map(|t| t.label.as_str()), 15);
+    let tw = crate::pipeline::ui::column_width(plan.targets.iter().map(|t| t.triple.as_str()), 32);
     for t in &plan.targets {
         let _ = writeln!(
             out,

@@ -36,13 +36,7 @@ impl<'a> Ui<'a> {
             "{prefix:24} {spinner:12} {pos:>4} crates       {wide_msg} {elapsed:>5}",
         )
         .unwrap_or_else(|_| ProgressStyle::default_spinner());
-        let lw = plan
-            .targets
-            .iter()
-            .map(|t| t.label.as_str().len())
-            .max()
-            .unwrap_or(0)
-            .max(15);
+        let lw = column_width(plan.targets.iter().map(|t| t.label.as_str()), 15);
         let lanes = plan
             .targets
             .iter()
@@ -177,15 +171,15 @@ pub fn human_size(bytes: u64) -> String {
     }
 }
 
+/// The width of a column of `items` (custom labels and triples can be long), at least `min`.
+pub fn column_width<'a>(items: impl IntoIterator<Item = &'a str>, min: usize) -> usize {
+    items.into_iter().map(str::len).max().unwrap_or(0).max(min)
+}
+
 /// The summary table: target, backend, status, time, size, log; then each failure's excerpt.
 pub fn summary(outcomes: &[Outcome]) -> String {
     let mut out = String::new();
-    let lw = outcomes
-        .iter()
-        .map(|o| o.label.as_str().len())
-        .max()
-        .unwrap_or(0)
-        .max(15);
+    let lw = column_width(outcomes.iter().map(|o| o.label.as_str()), 15);
     let _ = writeln!(
         out,
         "{:<lw$} {:<8} {:<10} {:>8} {:>10}  log",
