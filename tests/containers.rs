@@ -343,11 +343,9 @@ fn mixed_build_cargo_cross_and_zig_make_one_archive_within_the_budget() {
     assert_eq!((word(0), word(4), word(12)), (0xfeed_facf, 0x0100_0007, 2));
 }
 
-#[test]
-fn ctrl_c_stops_the_container_and_writes_nothing() {
-    if !containers() {
-        return;
-    }
+/// A `build` of hello-provider whose aarch64 target runs in the Rust image, returned once
+/// a compiler runs in its container (and the container is listed).
+fn build_in_a_running_container() -> (Project, std::path::PathBuf, std::process::Child) {
     let p = Project::new();
     let dir = hello(
         &p,
@@ -365,6 +363,17 @@ fn ctrl_c_stops_the_container_and_writes_nothing() {
         std::thread::sleep(Duration::from_millis(20));
     }
     assert_eq!(leftover_containers(pid).len(), 1, "the container runs");
+    (p, dir, child)
+}
+
+#[test]
+fn ctrl_c_stops_the_container_and_writes_nothing() {
+    if !containers() {
+        return;
+    }
+    let (_p, dir, child) = build_in_a_running_container();
+    let pid = child.id();
+    let dir_text = dir.display().to_string();
     support::interrupt(child);
     assert_eq!(
         leftover_containers(pid),
@@ -391,23 +400,9 @@ fn sigkill_leaves_no_container_running() {
     if !containers() {
         return;
     }
-    let p = Project::new();
-    let dir = hello(
-        &p,
-        &format!("aarch64-linux = {{ image = \"{RUST_IMAGE}\" }}\n"),
-    );
-    let mut child = parbuild(&p, &dir, &["build", "--jobs", "1"]).spawn();
+    let (_p, dir, mut child) = build_in_a_running_container();
     let pid = child.id();
     let dir_text = dir.display().to_string();
-    let deadline = Instant::now() + Duration::from_secs(120);
-    while our_rustcs(&dir_text, "\0no-marker\0").is_empty() {
-        assert!(
-            Instant::now() < deadline,
-            "no compiler started in the container"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    assert_eq!(leftover_containers(pid).len(), 1, "the container runs");
     child.kill().unwrap();
     child.wait().unwrap();
     // The watchdog stops it after its grace period; `rm --force` takes a moment more.

@@ -303,17 +303,33 @@ fn assert_gone(pid_file: &Path) {
     );
 }
 
-/// The real binary with the fake cargo: `parbuild build` of a project whose targets
-/// sleep, interrupted by SIGINT once both fake cargos run.
-#[test]
-fn ctrl_c_exits_130_stops_every_child_and_keeps_the_old_archive() {
-    let fake = Fake::new();
+/// A package for the real binary to build with the fake cargo.
+fn fake_package() -> Project {
     let p = Project::new();
     p.file(
         "Cargo.toml",
         "[package]\nname = \"fake\"\nversion = \"0.3.0\"\nedition = \"2021\"\n\n[workspace]\n",
     );
     p.file("src/main.rs", "fn main() {}\n");
+    p
+}
+
+/// `parbuild ARGS` in `p` with the fake cargo, the aarch64 linker set and test keys.
+fn fake_build(fake: &Fake, p: &Project, args: &[&str]) -> support::Run {
+    p.parbuild(args)
+        .env("CARGO", fake.cargo())
+        .env("FAKE_REAL_CARGO", env!("CARGO"))
+        .env("CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_LINKER", "/bin/true")
+        .env("WASH_ISSUER_KEY", ACCOUNT_SEED)
+        .env("WASH_SUBJECT_KEY", SERVICE_SEED)
+}
+
+/// The real binary with the fake cargo: `parbuild build` of a project whose targets
+/// sleep, interrupted by SIGINT once both fake cargos run.
+#[test]
+fn ctrl_c_exits_130_stops_every_child_and_keeps_the_old_archive() {
+    let fake = Fake::new();
+    let p = fake_package();
     p.file("bins/x86_64-unknown-linux-gnu", elf_binary(EM_X86_64, true));
     p.file(
         "bins/aarch64-unknown-linux-gnu",
@@ -324,15 +340,7 @@ fn ctrl_c_exits_130_stops_every_child_and_keeps_the_old_archive() {
             "[provider]\nname = \"Fake\"\nvendor = \"tests\"\n\n[build]\nbackend = \"cargo\"\n\n[targets]\nx86_64-linux = {{ env = {{ FAKE_SLEEP = \"{sleep}\" }} }}\naarch64-linux = {{ env = {{ FAKE_SLEEP = \"{sleep}\", LANE = \"arm\" }} }}\n"
         )
     };
-    let build = |p: &Project| {
-        p.parbuild(["build"])
-            .env("CARGO", fake.cargo())
-            .env("FAKE_REAL_CARGO", env!("CARGO"))
-            .env("FAKE_BINS", p.path("bins"))
-            .env("CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_LINKER", "/bin/true")
-            .env("WASH_ISSUER_KEY", ACCOUNT_SEED)
-            .env("WASH_SUBJECT_KEY", SERVICE_SEED)
-    };
+    let build = |p: &Project| fake_build(&fake, p, &["build"]).env("FAKE_BINS", p.path("bins"));
     // A good archive first, from the same fake build without the sleep.
     p.file("par.toml", par(""));
     build(&p).success();
@@ -382,24 +390,12 @@ fn ctrl_c_exits_130_stops_every_child_and_keeps_the_old_archive() {
 #[test]
 fn a_failed_build_reports_each_target_in_json_and_shows_failures_when_quiet() {
     let fake = Fake::new();
-    let p = Project::new();
-    p.file(
-        "Cargo.toml",
-        "[package]\nname = \"fake\"\nversion = \"0.3.0\"\nedition = \"2021\"\n\n[workspace]\n",
-    );
-    p.file("src/main.rs", "fn main() {}\n");
+    let p = fake_package();
     p.file(
         "par.toml",
         "[provider]\nname = \"Fake\"\nvendor = \"tests\"\n\n[build]\nbackend = \"cargo\"\n\n[targets]\nx86_64-linux = {}\naarch64-linux = { env = { FAKE_FAIL = \"oops\" } }\n",
     );
-    let out = p
-        .parbuild(["build", "-q", "--json"])
-        .env("CARGO", fake.cargo())
-        .env("FAKE_REAL_CARGO", env!("CARGO"))
-        .env("CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_LINKER", "/bin/true")
-        .env("WASH_ISSUER_KEY", ACCOUNT_SEED)
-        .env("WASH_SUBJECT_KEY", SERVICE_SEED)
-        .code(1);
+    let out = fake_build(&fake, &p, &["build", "-q", "--json"]).code(1);
     let json = out.json();
     assert_eq!(json["archive"], serde_json::Value::Null, "{json:#}");
     let statuses: Vec<(&str, &str)> = json["targets"]
