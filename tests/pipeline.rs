@@ -142,6 +142,7 @@ impl Fake {
                 },
             )]),
             cross_toml: None,
+            user_wrapper: None,
             cargo_home: root.join("cargo-home"),
             cargo_caches: Vec::new(),
             containers: None,

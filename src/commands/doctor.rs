@@ -51,6 +51,15 @@ pub fn run(args: &DoctorArgs, ctx: &Context) -> Result<()> {
         _ => None,
     };
     checks.push(Check {
+        target: "compile cache".to_owned(),
+        item: plan.cache.kind.to_owned(),
+        ok: plan.cache.missing.is_none(),
+        detail: match &plan.cache.missing {
+            Some(m) => format!("{} — fix: {}", plan.cache.reason, m.fix),
+            None => plan.cache.reason.clone(),
+        },
+    });
+    checks.push(Check {
         target: "signing".to_owned(),
         item: "keys".to_owned(),
         ok: key_result.is_ok() || generated_later.is_some(),

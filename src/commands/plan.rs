@@ -102,6 +102,16 @@ pub fn render(plan: &Plan) -> String {
     );
     let _ = writeln!(
         out,
+        "cache:  {}{} ({})",
+        plan.cache.kind,
+        plan.cache
+            .wrapper
+            .as_ref()
+            .map_or_else(String::new, |w| format!(" {}", w.display())),
+        plan.cache.reason
+    );
+    let _ = writeln!(
+        out,
         "output: {} ({})\n",
         plan.output.display(),
         serde_json::to_value(plan.compression)

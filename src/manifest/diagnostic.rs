@@ -205,6 +205,23 @@ pub enum Problem {
     /// No `[targets]`, or an empty one.
     #[error("no targets: `[targets]` is missing or empty")]
     NoTargets,
+    /// A compile cache parbuild does not know.
+    #[error("unknown cache `{value}`")]
+    UnknownCache {
+        /// The value.
+        value: String,
+    },
+    /// A `cache-url` parbuild cannot hand to sccache.
+    #[error("`{value}` is not a cache URL parbuild can use")]
+    BadCacheUrl {
+        /// The value.
+        value: String,
+        /// Why, and what to write.
+        reason: String,
+    },
+    /// `cache-url` with `cache = "none"`.
+    #[error("`cache-url` is set but `cache = \"none\"` turns the cache off")]
+    CacheUrlWithoutCache,
 }
 
 impl Problem {
@@ -231,6 +248,13 @@ impl Problem {
             Self::TripleOnTriple { .. } => "remove `triple`, or use a label as the key".to_owned(),
             Self::DuplicateLabel { .. } => {
                 "an archive holds one binary per label: remove one target, or give it another `label`".to_owned()
+            }
+            Self::UnknownCache { .. } => {
+                "expected `auto` (sccache when installed), `sccache` (required) or `none`".to_owned()
+            }
+            Self::BadCacheUrl { reason, .. } => reason.clone(),
+            Self::CacheUrlWithoutCache => {
+                "remove `cache-url`, or set `cache = \"sccache\"`".to_owned()
             }
             Self::UnknownBackend { .. } => {
                 "expected one of `auto`, `cargo`, `zig`, `cross`, `container`".to_owned()

@@ -153,6 +153,36 @@ pub struct BuildSettings {
     pub macos_deployment_target: Option<String>,
     /// The image of `cross` and `container` targets that name none.
     pub image: Option<String>,
+    /// The compile cache in front of rustc; `auto` by default.
+    pub cache: CacheKind,
+    /// A shared backend for the cache (sccache's Redis or S3-compatible one), checked:
+    /// `redis://`, `rediss://` or `s3://bucket[/prefix]`, never with a password in it.
+    pub cache_url: Option<String>,
+}
+
+/// `[build] cache`: what wraps rustc so that a crate compiled once (on this machine, or on
+/// any machine sharing `cache-url`) is not compiled again.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CacheKind {
+    /// sccache when it is installed, else none.
+    #[default]
+    Auto,
+    /// sccache, required: missing is an error `doctor --fix` repairs.
+    Sccache,
+    /// No compile cache (and parbuild does not touch `RUSTC_WRAPPER`).
+    None,
+}
+
+impl CacheKind {
+    /// The name used in `par.toml` and JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Auto => "auto",
+            Self::Sccache => "sccache",
+            Self::None => "none",
+        }
+    }
 }
 
 /// Where a signing key comes from, as written in `[sign]`.

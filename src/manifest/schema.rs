@@ -103,6 +103,10 @@ pub struct BuildTable {
     pub macos_deployment_target: Option<Spanned<String>>,
     /// Default container image (cross, container).
     pub image: Option<Spanned<String>>,
+    /// Compile cache: `auto`, `sccache` or `none`.
+    pub cache: Option<Spanned<String>>,
+    /// A shared sccache backend (`redis://…`, `s3://bucket/prefix`).
+    pub cache_url: Option<Spanned<String>>,
 }
 
 /// `[sign]`.

@@ -335,6 +335,8 @@ fn minimal_manifest_gets_every_default() {
     assert_eq!(m.build.glibc, "2.17");
     assert_eq!(m.build.macos_deployment_target, None);
     assert!(!m.build.no_default_features);
+    assert_eq!(m.build.cache, super::CacheKind::Auto);
+    assert_eq!(m.build.cache_url, None);
     assert_eq!(m.sign, super::SignSettings::default());
     assert_eq!(m.output.compression, Compression::Gzip);
     // No package named: the provider name, slugged.
@@ -502,4 +504,54 @@ fn slugs() {
     ] {
         assert_eq!(super::validate::slug(name), slug, "{name}");
     }
+}
+
+#[test]
+fn cache_settings() {
+    let m = ok(
+        "[build]\ncache = \"sccache\"\ncache-url = \"redis://10.0.0.5:6379/1\"\n[targets]\nx86_64-linux = {}\n",
+    );
+    assert_eq!(m.build.cache, super::CacheKind::Sccache);
+    assert_eq!(
+        m.build.cache_url.as_deref(),
+        Some("redis://10.0.0.5:6379/1")
+    );
+    let m = ok("[build]\ncache = \"none\"\n[targets]\nx86_64-linux = {}\n");
+    assert_eq!(m.build.cache, super::CacheKind::None);
+    check(
+        "[build]\ncache = \"ccache\"\n[targets]\nx86_64-linux = {}\n",
+        r#"
+error: par.toml:5:9: unknown cache `ccache`
+  |
+5 | cache = "ccache"
+  |         ^^^^^^^^
+help: expected `auto` (sccache when installed), `sccache` (required) or `none`"#,
+    );
+    check(
+        "[build]\ncache-url = \"redis://:hunter2@cache:6379\"\n[targets]\nx86_64-linux = {}\n",
+        r#"
+error: par.toml:5:13: `redis://:hunter2@cache:6379` is not a cache URL parbuild can use
+  |
+5 | cache-url = "redis://:hunter2@cache:6379"
+  |             ^^^^^^^^^^^^^^^^^^^^^^^^^^^^^
+help: a password does not belong in par.toml (it is shown by `parbuild plan`): leave `cache-url` out and set sccache's own `SCCACHE_REDIS` (or AWS_* for S3) in the environment"#,
+    );
+    check(
+        "[build]\ncache-url = \"memcached://cache:11211\"\n[targets]\nx86_64-linux = {}\n",
+        r#"
+error: par.toml:5:13: `memcached://cache:11211` is not a cache URL parbuild can use
+  |
+5 | cache-url = "memcached://cache:11211"
+  |             ^^^^^^^^^^^^^^^^^^^^^^^^^
+help: sccache's shared backends parbuild can set up are `redis://`, `rediss://` and `s3://`"#,
+    );
+    check(
+        "[build]\ncache = \"none\"\ncache-url = \"s3://bucket\"\n[targets]\nx86_64-linux = {}\n",
+        r#"
+error: par.toml:6:13: `cache-url` is set but `cache = "none"` turns the cache off
+  |
+6 | cache-url = "s3://bucket"
+  |             ^^^^^^^^^^^^^
+help: remove `cache-url`, or set `cache = "sccache"`"#,
+    );
 }

@@ -17,8 +17,8 @@ use toml::Spanned;
 use super::diagnostic::{Location, Problem, looks_like_seed};
 use super::schema::{self, ParToml};
 use super::{
-    ArtifactSelector, BackendKind, BuildSettings, KeyRef, Manifest, ManifestError, OutputSettings,
-    Provider, PublishSettings, SignSettings, TargetSpec,
+    ArtifactSelector, BackendKind, BuildSettings, CacheKind, KeyRef, Manifest, ManifestError,
+    OutputSettings, Provider, PublishSettings, SignSettings, TargetSpec,
 };
 use crate::archive::{Compression, Label};
 use crate::target;
@@ -67,6 +67,8 @@ struct Build {
     glibc: Option<String>,
     macos_deployment_target: Option<String>,
     image: Option<String>,
+    cache: Option<CacheKind>,
+    cache_url: Option<String>,
 }
 
 /// `[output]` checked, nothing defaulted yet.
@@ -108,6 +110,8 @@ fn finish(
             glibc: build.glibc.unwrap_or_else(|| DEFAULT_GLIBC.to_owned()),
             macos_deployment_target: build.macos_deployment_target,
             image: build.image,
+            cache: build.cache.unwrap_or_default(),
+            cache_url: build.cache_url,
         },
         sign,
         output: OutputSettings {
@@ -433,6 +437,14 @@ impl Cx<'_> {
             }
             p => p.map(Spanned::into_inner),
         };
+        let cache = b.cache.as_ref().map(|v| self.cache(v)).transpose()?;
+        let cache_url = match b.cache_url {
+            Some(url) if cache == Some(CacheKind::None) => {
+                return Err(self.err(url.span(), Problem::CacheUrlWithoutCache));
+            }
+            Some(url) => Some(self.cache_url(url)?),
+            None => None,
+        };
         Ok(Build {
             profile,
             backend: b.backend.map(|v| self.backend(&v)).transpose()?,
@@ -448,7 +460,67 @@ impl Cx<'_> {
                 .map(|v| self.version("macos-deployment-target", v, is_macos_version, "11.0"))
                 .transpose()?,
             image: b.image.map(|i| self.non_empty("image", i)).transpose()?,
+            cache,
+            cache_url,
         })
+    }
+
+    fn cache(&self, value: &Spanned<String>) -> Result<CacheKind> {
+        Ok(match value.get_ref().as_str() {
+            "auto" => CacheKind::Auto,
+            "sccache" => CacheKind::Sccache,
+            "none" => CacheKind::None,
+            other => {
+                return Err(self.err(
+                    value.span(),
+                    Problem::UnknownCache {
+                        value: other.to_owned(),
+                    },
+                ));
+            }
+        })
+    }
+
+    /// `redis://host[:port][/db]`, `rediss://…` or `s3://bucket[/prefix]`, with no password:
+    /// the URL is shown by `parbuild plan` and handed to every compiler process.
+    fn cache_url(&self, value: Spanned<String>) -> Result<String> {
+        let bad = |reason: &str| {
+            Err(self.err(
+                value.span(),
+                Problem::BadCacheUrl {
+                    value: value.get_ref().clone(),
+                    reason: reason.to_owned(),
+                },
+            ))
+        };
+        let text = value.get_ref();
+        let Some((scheme, rest)) = text.split_once("://") else {
+            return bad(
+                "expected `redis://HOST[:PORT][/DB]`, `rediss://…` or `s3://BUCKET[/PREFIX]`",
+            );
+        };
+        let authority = rest.split('/').next().unwrap_or("");
+        match scheme {
+            "redis" | "rediss" | "s3" => {}
+            _ => {
+                return bad(
+                    "sccache's shared backends parbuild can set up are `redis://`, `rediss://` and `s3://`",
+                );
+            }
+        }
+        if authority.contains('@') {
+            return bad(
+                "a password does not belong in par.toml (it is shown by `parbuild plan`): leave `cache-url` out and set sccache's own `SCCACHE_REDIS` (or AWS_* for S3) in the environment",
+            );
+        }
+        if authority.is_empty() || text.chars().any(char::is_whitespace) {
+            return bad(if scheme == "s3" {
+                "no bucket"
+            } else {
+                "no host"
+            });
+        }
+        Ok(text.clone())
     }
 
     fn sign(&self, s: schema::SignTable) -> Result<SignSettings> {

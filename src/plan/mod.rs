@@ -23,9 +23,11 @@ use crate::metadata::Package;
 use crate::process::Cmd;
 use crate::tools::Missing;
 
+pub mod cache;
 mod draft;
 mod spell;
 
+pub use cache::CachePlan;
 pub use draft::{container_images, probe_request};
 
 /// What the command line changes.
@@ -219,6 +221,8 @@ pub struct Plan {
     pub missing: Vec<Missing>,
     /// Things worth knowing (ignored settings, labels no host looks up).
     pub warnings: Vec<String>,
+    /// The compile cache in front of rustc.
+    pub cache: CachePlan,
     /// `--offline`/`--locked`/`--frozen`, for cargo queries made during the build.
     #[serde(skip)]
     pub flags: CargoFlags,
@@ -291,8 +295,16 @@ pub fn make(
         profile: &profile,
         jobs,
     };
-    let (invocations, targets) = spell::invocations(&spelling, &drafts, &groups);
-    let mut missing: Vec<Missing> = targets.iter().flat_map(|t| t.missing.clone()).collect();
+    let cache = cache::decide(manifest, env, machine);
+    if manifest.build.cache_url.is_some() && cache.kind != "sccache" {
+        warnings.push(format!("`cache-url` is not used: {}", cache.reason));
+    }
+    let (invocations, targets) = spell::invocations(&spelling, &drafts, &groups, &cache);
+    let mut missing: Vec<Missing> = targets
+        .iter()
+        .flat_map(|t| t.missing.clone())
+        .chain(cache.missing.clone())
+        .collect();
     missing.sort();
     missing.dedup();
     Ok(Plan {
@@ -310,6 +322,7 @@ pub fn make(
         invocations,
         missing,
         warnings,
+        cache,
         flags: overrides.flags,
     })
 }

