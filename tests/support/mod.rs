@@ -100,6 +100,10 @@ impl Project {
         cmd.env("HOME", self.path("home"));
         // The tools scripts/setup installed live under the real home: keep using them.
         cmd.env("PARBUILD_TOOLS_DIR", real_tools_dir());
+        // No compile cache unless a test asks for one (tests/cache.rs): with sccache, rustc
+        // runs under sccache's server, outside the build's process tree, which the kill
+        // and jobserver tests observe. An empty RUSTC_WRAPPER is cargo's own "none".
+        cmd.env("RUSTC_WRAPPER", "");
         cmd.args(args.into_iter().map(Into::into));
         Run {
             cmd,
