@@ -26,6 +26,7 @@ pub mod label;
 pub mod macho;
 pub mod scan;
 pub mod staged;
+pub mod stamp;
 pub mod tar;
 pub mod verify;
 pub mod write;

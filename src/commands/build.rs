@@ -124,7 +124,7 @@ pub fn run(args: &BuildArgs, ctx: &Context) -> Result<()> {
         macos_min: macos_min(&plan, &ctx.env),
     };
     // A build that changed nothing leaves the archive as it is (bytes and mtime).
-    let summary = pack_unless_current(ctx, &request)?;
+    let summary = pack_unless_current(ctx, &request, &stamp_path(&plan, &request.output))?;
     if !args.json {
         ctx.reporter
             .out(super::pack::describe(&summary, failed > 0));
@@ -166,6 +166,26 @@ pub fn run(args: &BuildArgs, ctx: &Context) -> Result<()> {
         ));
     }
     Ok(())
+}
+
+/// Where the stamp of `output` lives: in the target directory (cleaned with it, never
+/// shipped beside the archive), one per archive path.
+fn stamp_path(plan: &crate::plan::Plan, output: &std::path::Path) -> std::path::PathBuf {
+    use sha2::Digest as _;
+    let hash = sha2::Sha256::digest(output.as_os_str().as_encoded_bytes());
+    let name = output
+        .file_name()
+        .map_or_else(|| "archive".into(), |n| n.to_string_lossy().into_owned());
+    plan.package
+        .target_dir
+        .join("parbuild/stamps")
+        .join(format!(
+            "{name}-{}.json",
+            hash.iter()
+                .take(6)
+                .map(|b| format!("{b:02x}"))
+                .collect::<String>()
+        ))
 }
 
 /// The glibc floor the archive's Linux gnu binaries are held to: when every gnu target was

@@ -75,17 +75,18 @@ pub struct PackSummary {
 /// Signs and writes `req.output` atomically, verifying it (every check, CPU included)
 /// before it replaces anything. Prints only warnings and notes.
 pub fn pack_and_verify(ctx: &Context, req: &PackRequest) -> Result<PackSummary> {
-    pack(ctx, req, false)
+    pack(ctx, req, None)
 }
 
 /// [`pack_and_verify`], except that an archive at `req.output` that already verifies
 /// and holds exactly these binaries, metadata and keys is left untouched (bytes and
-/// mtime): what a build that rebuilt nothing does.
-pub fn pack_unless_current(ctx: &Context, req: &PackRequest) -> Result<PackSummary> {
-    pack(ctx, req, true)
+/// mtime): what a build that rebuilt nothing does. `stamp` records each verified archive's
+/// inputs ([`archive::stamp`]): when it matches, the archive is not even read again.
+pub fn pack_unless_current(ctx: &Context, req: &PackRequest, stamp: &Path) -> Result<PackSummary> {
+    pack(ctx, req, Some(stamp))
 }
 
-fn pack(ctx: &Context, req: &PackRequest, keep_current: bool) -> Result<PackSummary> {
+fn pack(ctx: &Context, req: &PackRequest, stamp: Option<&Path>) -> Result<PackSummary> {
     for (label, _) in &req.binaries {
         if let Some(w) = label.lookup_warning() {
             ctx.reporter.warn(w);
@@ -119,16 +120,31 @@ fn pack(ctx: &Context, req: &PackRequest, keep_current: bool) -> Result<PackSumm
         glibc_floor: req.glibc_floor.clone(),
         macos_min: req.macos_min.clone(),
     };
-    let current = if keep_current {
-        archive::write::current(&req.output, &spec, &verify)?
-    } else {
-        None
+    let key = stamp
+        .map(|_| archive::stamp::key(&spec, &verify))
+        .transpose()?;
+    let stamped = stamp
+        .zip(key.as_deref())
+        .and_then(|(path, key)| archive::stamp::lookup(path, &req.output, key));
+    let current = match stamped {
+        Some(written) => Some(written),
+        None if stamp.is_some() => {
+            archive::write::current(&req.output, &spec, &verify)?.map(|(written, _)| written)
+        }
+        None => None,
     };
     let unchanged = current.is_some();
-    let (written, _report) = match current {
+    let written = match current {
         Some(found) => found,
-        None => archive::write_file(&req.output, &spec, &verify)?,
+        None => archive::write_file(&req.output, &spec, &verify)?.0,
     };
+    if let Some((path, key)) = stamp.zip(key.as_deref()) {
+        // Only speed rides on the stamp: without one the next run verifies in full.
+        if let Err(e) = archive::stamp::record(path, &req.output, key, &written) {
+            ctx.reporter
+                .note(format!("cannot write the stamp {}: {e}", path.display()));
+        }
+    }
     Ok(PackSummary {
         path: req.output.clone(),
         size: written.size,
