@@ -366,8 +366,19 @@ fn make_stubs(plan: &crate::plan::StubsPlan) -> Result<String, String> {
     let json = plan.metadata.read_stdout().map_err(|e| e.to_string())?;
     let metadata = cargo_metadata::MetadataCommand::parse(&json)
         .map_err(|e| format!("cannot read the output of `{}`: {e}", plan.metadata))?;
+    // Scanning every linked package's sources is the cost; a rebuild with the same
+    // packages reuses the tree it made.
+    let key = crate::stubs::inputs_key(&json, &metadata, &plan.extra);
+    if let Some(report) = crate::stubs::reusable(&plan.dir, &key) {
+        return Ok(format!(
+            "framework stubs for {} in {} (not an SDK), unchanged: {report}",
+            plan.triples.join(", "),
+            plan.dir.display()
+        ));
+    }
     let report = crate::stubs::generate(&metadata, &plan.extra, &plan.dir)
         .map_err(|e| format!("cannot make the framework stubs: {e}"))?;
+    crate::stubs::remember(&plan.dir, &key, &report);
     Ok(format!(
         "framework stubs for {} in {} (not an SDK): {report}",
         plan.triples.join(", "),

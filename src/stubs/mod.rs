@@ -218,6 +218,54 @@ pub fn generate(
     })
 }
 
+/// The file beside a stub tree `dir` recording what it was generated from:
+/// `<dir>.inputs`, holding [`inputs_key`] and the report of that generation.
+fn inputs_file(dir: &Path) -> PathBuf {
+    let mut name = dir.file_name().unwrap_or_default().to_os_string();
+    name.push(".inputs");
+    dir.with_file_name(name)
+}
+
+/// What decides a stub tree: `cargo metadata`'s answer (every package, version, source
+/// and feature), the user's `[macos-stubs]` table, this parbuild, and the size and mtime of
+/// every `.rs` file of the local packages (registry and git sources never change in place).
+pub fn inputs_key(
+    metadata_json: &str,
+    metadata: &Metadata,
+    extra: &BTreeMap<String, Vec<String>>,
+) -> String {
+    use sha2::{Digest as _, Sha256};
+    let mut h = Sha256::new();
+    h.update(env!("CARGO_PKG_VERSION"));
+    h.update(metadata_json);
+    h.update(format!("{extra:?}"));
+    for package in metadata.packages.iter().filter(|p| p.source.is_none()) {
+        let Some(dir) = package.manifest_path.parent() else {
+            continue;
+        };
+        for file in decls::rust_files(dir.as_std_path()).unwrap_or_default() {
+            let stat = fs::metadata(&file)
+                .ok()
+                .map(|m| (m.len(), m.modified().ok()));
+            h.update(format!("{}:{stat:?}\n", file.display()));
+        }
+    }
+    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The report of the generation that made `dir` from `key`, if the tree is still there.
+pub fn reusable(dir: &Path, key: &str) -> Option<String> {
+    let text = fs::read_to_string(inputs_file(dir)).ok()?;
+    let (found, report) = text.split_once('\n')?;
+    (found == key && dir.join(MARKER).is_file()).then(|| report.to_owned())
+}
+
+/// Records that `dir` was generated from `key`, with its report. Best effort: without the
+/// record, the next build generates the same tree again.
+pub fn remember(dir: &Path, key: &str, report: &StubReport) {
+    let _ = fs::write(inputs_file(dir), format!("{key}\n{report}"));
+}
+
 /// What one source file gave.
 enum Scanned {
     NoExtern,
@@ -265,6 +313,34 @@ fn check_extra(extra: &BTreeMap<String, Vec<String>>) -> Result<(), StubError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_tree_is_reused_only_for_the_inputs_it_was_made_from() {
+        let tmp = tempfile::tempdir().unwrap();
+        let json = serde_json::json!({
+            "packages": [], "workspace_members": [], "workspace_default_members": [],
+            "resolve": null, "target_directory": "/t", "version": 1,
+            "workspace_root": "/w", "metadata": null
+        })
+        .to_string();
+        let metadata: Metadata = serde_json::from_str(&json).unwrap();
+        let dir = tmp.path().join("apple-stubs");
+        let extra = BTreeMap::from([("Mine".to_owned(), vec!["_my_symbol".to_owned()])]);
+        let key = inputs_key(&json, &metadata, &extra);
+        assert_ne!(key, inputs_key(&json, &metadata, &BTreeMap::new()));
+        assert_ne!(
+            key,
+            inputs_key(&json.replace("/t", "/u"), &metadata, &extra)
+        );
+        assert_eq!(reusable(&dir, &key), None, "nothing made yet");
+        let report = generate(&metadata, &extra, &dir).unwrap();
+        remember(&dir, &key, &report);
+        assert_eq!(reusable(&dir, &key), Some(report.to_string()));
+        assert_eq!(reusable(&dir, "another key"), None);
+        // The tree gone, the record is worth nothing.
+        fs::remove_dir_all(&dir).unwrap();
+        assert_eq!(reusable(&dir, &key), None);
+    }
 
     #[test]
     fn the_users_table_is_checked() {
