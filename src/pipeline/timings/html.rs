@@ -4,7 +4,7 @@
 
 use std::fmt::Write as _;
 
-use super::model::{Lane, Timeline, Unit, bins, cpu_summary, lanes, rows};
+use super::model::{LINK, Lane, Timeline, Unit, bins, cpu_summary, lanes, rows};
 use crate::plan::Plan;
 
 /// What the header says about the build.
@@ -29,6 +29,7 @@ fn colour(kind: &str) -> &'static str {
         "build-script" => "#e67e22",
         "build-script-run" => "#f1c40f",
         "bin" | "cdylib" => "#27ae60",
+        LINK => "#c0392b",
         _ => "#3b82c4",
     }
 }
@@ -199,7 +200,7 @@ fn page(build: &Build, lanes: &[Lane], timeline: &Timeline) -> String {
 <h2>parbuild build --timings: {name} {version}</h2>
 <p>{targets} targets in {invocations} invocation(s), {jobs} compiler jobs, {secs:.1} s.
 CPU time {used:.1} s; on average {avg:.2} of {jobs} CPUs busy ({pct:.0} %); {idle:.1} CPU-seconds of the budget sat idle.
-Colours: <span style="color:#3b82c4">lib</span>, <span style="color:#27ae60">bin</span>, <span style="color:#9b59b6">proc-macro</span>, <span style="color:#e67e22">build script (compile)</span>, <span style="color:#f1c40f">build script (run)</span>. Hover a bar for details.</p>
+Colours: <span style="color:#3b82c4">lib</span>, <span style="color:#27ae60">bin</span>, <span style="color:#c0392b">link</span>, <span style="color:#9b59b6">proc-macro</span>, <span style="color:#e67e22">build script (compile)</span>, <span style="color:#f1c40f">build script (run)</span>. Hover a bar for details.</p>
 {note}
 <svg xmlns="http://www.w3.org/2000/svg" width="{svg_w:.0}" height="{height:.0}" font-family="sans-serif">{body}</svg>
 <h3>Slowest units</h3>
@@ -259,6 +260,7 @@ mod tests {
                 unit("<odd>&", "proc-macro", None, 0.0, 0.5),
                 unit("serde", "lib", Some(ARM), 0.0, 1.0),
                 unit("hello_provider", "bin", Some(X86), 1.0, 2.0),
+                unit("hello_provider", LINK, Some(X86), 1.5, 2.0),
             ],
             cpu: vec![(1.0, 2.0), (2.0, 1.0)],
             seconds: 2.0,
@@ -275,6 +277,7 @@ mod tests {
             "<title>serde (lib, aarch64-unknown-linux-gnu) 0.00s–1.00s: 1.00s</title>",
             "<title>hello_provider (bin, x86_64-unknown-linux-gnu) 1.00s–2.00s: 1.00s</title>",
             "<title>&lt;odd&gt;&amp; (proc-macro, host) 0.00s–0.50s: 0.50s</title>",
+            r##"fill="#c0392b"><title>hello_provider (link, x86_64-unknown-linux-gnu) 1.50s–2.00s: 0.50s</title>"##,
         ] {
             assert!(page.contains(bar), "no bar {bar}");
         }

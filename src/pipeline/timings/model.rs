@@ -5,12 +5,16 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-/// One compile unit or build-script run.
+/// The kind of a link unit: the linker a rustc ran, with everything it ran in turn.
+pub const LINK: &str = "link";
+
+/// One compile unit, build-script run or link.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Unit {
     /// The crate (or package, for a build-script run).
     pub name: String,
-    /// `lib`, `bin`, `proc-macro`, `build-script` (compiling it) or `build-script-run`.
+    /// `lib`, `bin`, `proc-macro`, `build-script` (compiling it), `build-script-run`, or
+    /// `link` (the linker a rustc ran, with that rustc's crate and target).
     pub kind: String,
     /// The target triple; `None` for host units (build scripts, proc-macros).
     pub target: Option<String>,
