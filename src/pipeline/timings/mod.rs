@@ -6,13 +6,13 @@
 //!
 //! And where each target's time went ([`breakdown`]): waiting, compiling, linking its
 //! final binary, packing and verifying, with host work and the archive as rows of their
-//! own.
+//! own, shown as a table on stderr ([`table`]), on the page, and in `build --json`.
 //!
-//! Three parts: `sample` reads `/proc` while the build runs (the only I/O and the only
+//! Four parts: `sample` reads `/proc` while the build runs (the only I/O and the only
 //! timing-dependent part), `model` is the pure timeline and what is drawn from it, `html`
-//! renders the page. cargo's own output cannot give this: it prints `Compiling x` once per
-//! package, so in an invocation building four targets it never says when the other three
-//! units of `x` start, nor when anything links.
+//! renders the page, `table` the text table. cargo's own output cannot give this: it prints
+//! `Compiling x` once per package, so in an invocation building four targets it never says
+//! when the other three units of `x` start, nor when anything links.
 
 use std::path::PathBuf;
 
@@ -21,10 +21,12 @@ use crate::plan::Plan;
 mod html;
 mod model;
 mod sample;
+mod table;
 
 pub use html::render;
 pub use model::{ArchiveTime, Breakdown, LINK, Packing, Row, Timeline, Unit};
 pub use sample::{INTERVAL, Recorder};
+pub use table::table;
 
 /// The breakdown of `timeline` for the targets of `plan`, with `packing` measured after it.
 pub fn breakdown(plan: &Plan, timeline: &Timeline, packing: &Packing) -> Breakdown {
@@ -45,10 +47,10 @@ pub fn breakdown(plan: &Plan, timeline: &Timeline, packing: &Packing) -> Breakdo
 }
 
 /// Writes the page to `<target-dir>/parbuild/timings.html` and returns its path.
-pub fn write(plan: &Plan, timeline: &Timeline) -> std::io::Result<PathBuf> {
+pub fn write(plan: &Plan, timeline: &Timeline, breakdown: &Breakdown) -> std::io::Result<PathBuf> {
     let dir = plan.package.target_dir.join("parbuild");
     std::fs::create_dir_all(&dir)?;
     let path = dir.join("timings.html");
-    std::fs::write(&path, render(plan, timeline))?;
+    std::fs::write(&path, render(plan, timeline, breakdown))?;
     Ok(path)
 }
