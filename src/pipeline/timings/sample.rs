@@ -11,11 +11,11 @@
 //!
 //! A **link** (`kind` `link`) is a child of a rustc unit that is not itself named `rustc`
 //! (a child still named `rustc` is a fork not yet `exec`ed, and is looked at again when its
-//! name changes): rustc starts no other program than its linker (and, for some targets, a post-link tool
-//! such as `strip` or `dsymutil`, which count as part of the link). It gets the crate,
-//! target and target directory of the rustc that started it; everything below it is part
-//! of it, not a unit of its own. What that child is depends on the backend (seen with
-//! `/proc` on real builds):
+//! name changes): rustc starts no other program than its linker and, for some targets, a
+//! post-link tool, which counts as part of the link. It gets the crate, target and target
+//! directory of the rustc that started it; everything below it is part of it, not a unit
+//! of its own. What that child is depends on the backend (seen with `/proc` on real
+//! builds):
 //! - `cargo`, host: `cc` → `collect2` → `ld.lld`/`rust-lld` (rustc's bundled lld);
 //!   a Debian cross gcc: `aarch64-linux-gnu-gcc` → `collect2` → `ld` (bfd).
 //! - `zig`: cargo-zigbuild's `zigcc-<triple>-<hash>.sh`, which `exec`s
@@ -23,14 +23,17 @@
 //!   (the pip zig), which runs `zig cc`/`zig ld.lld`, and on first use `zig clang` to build
 //!   libc's start files and libunwind into zig's cache. So a zig link is all of that wrapper
 //!   tree, from the script's start to the end of `cargo-zigbuild`: the wrappers' start-up is
-//!   part of what a zig link costs.
+//!   part of what a zig link costs. For macOS rustc then runs `rust-objcopy --strip-debug`
+//!   on the linked binary: a second link unit of the same crate, which the breakdown's link
+//!   spans too.
 //! - `cross`, `container`: cargo runs inside a container, whose processes are not this
 //!   process's descendants: no unit at all is seen.
 //!
 //! A process is known by its (pid, start time); while it is no unit, it is described again
 //! whenever its name changes (it `exec`ed: cargo's fork into rustc, rustc's into the
-//! linker), so a unit first seen mid-`exec` is not missed. CPU use is the CPU time all descendants gained
-//! between two samples. Without `/proc` (not Linux) the timeline is empty and says so.
+//! linker), so a unit first seen mid-`exec` is not missed. CPU use is the CPU time all
+//! descendants gained between two samples. Without `/proc` (not Linux) the timeline is
+//! empty and says so.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
