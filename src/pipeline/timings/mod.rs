@@ -35,9 +35,11 @@ pub fn breakdown(plan: &Plan, timeline: &Timeline, packing: &Packing) -> Breakdo
         .iter()
         .map(|t| (t.label.as_str().to_owned(), t.triple.as_str()))
         .collect();
+    // A host row for every invocation the sampler can see into (not a container's).
     let invocations: Vec<String> = plan
         .targets
         .iter()
+        .filter(|t| !crate::backend::containerized(t.backend))
         .filter_map(|t| t.target_dir.file_name())
         .map(|d| d.to_string_lossy().into_owned())
         .collect();
