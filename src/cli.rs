@@ -239,8 +239,10 @@ pub struct BuildArgs {
     #[arg(long)]
     pub json: bool,
 
-    /// Write a timeline of the build (each crate per target, CPU use) to
-    /// `<target-dir>/parbuild/timings.html`.
+    /// Write a timeline of the build (each crate and link per target, CPU use) to
+    /// `<target-dir>/parbuild/timings.html`, and after the archive is verified print where
+    /// each target's time went (wait, compile, link, pack, verify, total) with rows for
+    /// host work and the archive; `--json` has it as `"timings"`.
     #[arg(long)]
     pub timings: bool,
 

@@ -2,6 +2,13 @@
 //! sign → pack → verify. Nothing is written unless every target built (or
 //! `--allow-missing` says to pack what did), and the archive is verified before it
 //! replaces any earlier one.
+//!
+//! With `--timings`, the timeline recorded during the builds is reported once the archive
+//! is packed and verified (or the build stopped short of it): the page, the table of where
+//! each target's time went, and `"timings"` in `--json`. Packing is measured here, around
+//! the one call that signs, packs and verifies, as one archive-wide figure.
+
+use std::time::Instant;
 
 use crate::archive::ProviderMeta;
 use crate::cli::BuildArgs;
@@ -9,6 +16,7 @@ use crate::error::Result;
 use crate::pipeline::outcome::Status;
 use crate::pipeline::runner;
 use crate::pipeline::{BuildError, timings, tokens, ui};
+use crate::plan::Plan;
 
 use super::Context;
 use super::pack::{PackRequest, pack_unless_current};
@@ -57,13 +65,20 @@ pub fn run(args: &BuildArgs, ctx: &Context) -> Result<()> {
     let ledger = tokens::Ledger::new();
     let outcomes = runner::run(&plan, &lanes, args.fail_fast, &ledger);
     drop(lanes);
-    if let Some(recorder) = recorder {
-        match timings::write(&plan, &recorder.finish()) {
-            Ok(path) => ctx.reporter.status(format!("timings: {}", path.display())),
-            Err(e) => ctx.reporter.warn(format!("cannot write the timings: {e}")),
-        }
-    }
-    let outcomes = outcomes?;
+    let timeline = recorder.map(timings::Recorder::finish);
+    // Shows the timings (nothing without `--timings`) with what packing took; once, on
+    // every way out after the builds (`unpacked` where no archive was packed).
+    let report = |packing: &timings::Packing| {
+        timeline
+            .as_ref()
+            .map(|t| report_timings(ctx, &plan, t, packing))
+    };
+    let unpacked = |_: &crate::error::Error| {
+        report(&timings::Packing::default());
+    };
+    let outcomes = outcomes
+        .map_err(crate::error::Error::from)
+        .inspect_err(unpacked)?;
     let failed = outcomes
         .iter()
         .filter(|o| !matches!(o.status, Status::Built { .. }))
@@ -82,15 +97,20 @@ pub fn run(args: &BuildArgs, ctx: &Context) -> Result<()> {
         })
         .collect();
     if failed > 0 && (!args.allow_missing || built.is_empty()) {
+        let timings = report(&timings::Packing::default());
         // `--json` answers on failure too: which targets failed, no archive.
         if args.json {
-            ctx.reporter.json(&serde_json::json!({
+            let mut answer = serde_json::json!({
                 "archive": null,
                 "partial": false,
                 "targets": outcomes,
                 "pushed": null,
                 "jobserver": ledger.account(),
-            }));
+            });
+            if let Some(timings) = timings {
+                answer["timings"] = timings;
+            }
+            ctx.reporter.json(&answer);
         }
         return Err(BuildError::TargetsFailed {
             failed,
@@ -100,18 +120,19 @@ pub fn run(args: &BuildArgs, ctx: &Context) -> Result<()> {
     }
 
     let config_schema = match &manifest.provider.schema {
-        Some(path) => Some(super::pack::read_schema(path)?),
+        Some(path) => Some(super::pack::read_schema(path).inspect_err(unpacked)?),
         None => None,
     };
     let meta = provider_meta(&manifest, &plan, config_schema);
     if let Some(dir) = &args.part_out {
+        report(&timings::Packing::default());
         return super::parts::write(ctx, args, &manifest, &plan, meta, &outcomes, &ctx.path(dir));
     }
     let output = args
         .output
         .as_ref()
         .map_or_else(|| plan.output.clone(), |o| ctx.path(o));
-    super::create_output_dir(&output)?;
+    super::create_output_dir(&output).inspect_err(unpacked)?;
     let request = PackRequest {
         meta,
         binaries: built,
@@ -124,11 +145,24 @@ pub fn run(args: &BuildArgs, ctx: &Context) -> Result<()> {
         macos_min: macos_min(&plan, &ctx.env),
     };
     // A build that changed nothing leaves the archive as it is (bytes and mtime).
-    let summary = pack_unless_current(ctx, &request, &stamp_path(&plan, &request.output))?;
+    let packing_started = Instant::now();
+    let summary = pack_unless_current(ctx, &request, &stamp_path(&plan, &request.output))
+        .inspect_err(unpacked)?;
+    // Signing, packing and verifying in one figure: the pack call does not say which
+    // part took what (per-entry figures would go into `entries`).
+    let packing = timings::Packing {
+        entries: std::collections::BTreeMap::new(),
+        archive: Some(timings::ArchiveTime {
+            pack: packing_started.elapsed().as_secs_f64(),
+            verify: None,
+            unchanged: summary.unchanged,
+        }),
+    };
     if !args.json {
         ctx.reporter
             .out(super::pack::describe(&summary, failed > 0));
     }
+    let timings = report(&packing);
     let pushed = match &push_refs {
         Some(_) if failed > 0 => {
             return Err(crate::error::Error::Failed {
@@ -149,13 +183,17 @@ pub fn run(args: &BuildArgs, ctx: &Context) -> Result<()> {
         None => None,
     };
     if args.json {
-        ctx.reporter.json(&serde_json::json!({
+        let mut answer = serde_json::json!({
             "archive": summary,
             "partial": failed > 0,
             "targets": outcomes,
             "pushed": pushed,
             "jobserver": ledger.account(),
-        }));
+        });
+        if let Some(timings) = timings {
+            answer["timings"] = timings;
+        }
+        ctx.reporter.json(&answer);
     } else if let Some(pushed) = &pushed {
         super::publish::report_pushed(pushed, ctx);
     }
@@ -186,6 +224,32 @@ fn stamp_path(plan: &crate::plan::Plan, output: &std::path::Path) -> std::path::
                 .map(|b| format!("{b:02x}"))
                 .collect::<String>()
         ))
+}
+
+/// Writes the timings page, prints where each target's time went, and returns the same as
+/// `--json`'s `"timings"` (with `"page"`, the page's path, `null` if it could not be
+/// written).
+fn report_timings(
+    ctx: &super::Context,
+    plan: &Plan,
+    timeline: &timings::Timeline,
+    packing: &timings::Packing,
+) -> serde_json::Value {
+    let breakdown = timings::breakdown(plan, timeline, packing);
+    ctx.reporter.block(timings::table(&breakdown));
+    let page = match timings::write(plan, timeline, &breakdown) {
+        Ok(path) => {
+            ctx.reporter.status(format!("timings: {}", path.display()));
+            Some(path)
+        }
+        Err(e) => {
+            ctx.reporter.warn(format!("cannot write the timings: {e}"));
+            None
+        }
+    };
+    let mut json = breakdown.json();
+    json["page"] = serde_json::json!(page);
+    json
 }
 
 /// The glibc floor the archive's Linux gnu binaries are held to: when every gnu target was

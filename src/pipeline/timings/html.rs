@@ -1,10 +1,12 @@
-//! The `--timings` page: one self-contained HTML file with an SVG of the model's lanes and
-//! CPU strip, a header of totals and a table of the slowest units. Pure text out of a
-//! [`Timeline`] and the plan; writing it is [`super::write`]'s.
+//! The `--timings` page: one self-contained HTML file with a header of totals, the table of
+//! where each target's time went (the [`Breakdown`]), an SVG of the model's lanes and CPU
+//! strip, and a table of the slowest units. Pure text out of a [`Timeline`], its breakdown
+//! and the plan; writing it is [`super::write`]'s.
 
 use std::fmt::Write as _;
 
-use super::model::{Lane, Timeline, Unit, bins, cpu_summary, lanes, rows};
+use super::model::{Breakdown, LINK, Lane, Timeline, Unit, bins, cpu_summary, lanes, rows};
+use super::table::lines;
 use crate::plan::Plan;
 
 /// What the header says about the build.
@@ -29,12 +31,14 @@ fn colour(kind: &str) -> &'static str {
         "build-script" => "#e67e22",
         "build-script-run" => "#f1c40f",
         "bin" | "cdylib" => "#27ae60",
+        LINK => "#c0392b",
         _ => "#3b82c4",
     }
 }
 
-/// The self-contained HTML page: a lane per target of `plan`, then the host work.
-pub fn render(plan: &Plan, timeline: &Timeline) -> String {
+/// The self-contained HTML page: where the time went, a lane per target of `plan`, then
+/// the host work.
+pub fn render(plan: &Plan, timeline: &Timeline, breakdown: &Breakdown) -> String {
     let targets: Vec<(String, &str)> = plan
         .targets
         .iter()
@@ -50,11 +54,27 @@ pub fn render(plan: &Plan, timeline: &Timeline) -> String {
         invocations: plan.invocations.len(),
         jobs: plan.jobs,
     };
-    page(&build, &lanes(&targets, timeline), timeline)
+    page(&build, &lanes(&targets, timeline), timeline, breakdown)
+}
+
+/// The breakdown as an HTML table, the same rows as the text table.
+fn breakdown_table(b: &Breakdown) -> String {
+    let mut out = String::from(
+        "<table class=\"b\"><tr><th>where the time went</th><th>wait</th><th>compile</th><th>link</th><th>pack</th><th>verify</th><th>total</th><th>mostly</th></tr>",
+    );
+    for (label, c, dominant) in &lines(b) {
+        let _ = write!(out, "<tr><td>{}</td>", escape(label));
+        for cell in c {
+            let _ = write!(out, "<td>{}</td>", escape(cell));
+        }
+        let _ = write!(out, "<td>{}</td></tr>", escape(dominant));
+    }
+    out.push_str("</table>");
+    out
 }
 
 /// The page of `lanes`, drawn against the build's budget.
-fn page(build: &Build, lanes: &[Lane], timeline: &Timeline) -> String {
+fn page(build: &Build, lanes: &[Lane], timeline: &Timeline, breakdown: &Breakdown) -> String {
     const LEFT: f64 = 190.0;
     const WIDTH: f64 = 1000.0;
     const ROW: f64 = 13.0;
@@ -194,13 +214,16 @@ fn page(build: &Build, lanes: &[Lane], timeline: &Timeline) -> String {
     format!(
         r##"<!doctype html>
 <html><head><meta charset="utf-8"><title>parbuild timings: {name} {version}</title>
-<style>body{{font-family:sans-serif;margin:16px}} rect.u:hover{{opacity:.7}} table{{border-collapse:collapse}} td,th{{padding:2px 10px;text-align:left;border-bottom:1px solid #eee}}</style>
+<style>body{{font-family:sans-serif;margin:16px}} rect.u:hover{{opacity:.7}} table{{border-collapse:collapse}} td,th{{padding:2px 10px;text-align:left;border-bottom:1px solid #eee}} table.b td+td{{text-align:right}}</style>
 </head><body>
 <h2>parbuild build --timings: {name} {version}</h2>
 <p>{targets} targets in {invocations} invocation(s), {jobs} compiler jobs, {secs:.1} s.
 CPU time {used:.1} s; on average {avg:.2} of {jobs} CPUs busy ({pct:.0} %); {idle:.1} CPU-seconds of the budget sat idle.
-Colours: <span style="color:#3b82c4">lib</span>, <span style="color:#27ae60">bin</span>, <span style="color:#9b59b6">proc-macro</span>, <span style="color:#e67e22">build script (compile)</span>, <span style="color:#f1c40f">build script (run)</span>. Hover a bar for details.</p>
+Colours: <span style="color:#3b82c4">lib</span>, <span style="color:#27ae60">bin</span>, <span style="color:#c0392b">link</span>, <span style="color:#9b59b6">proc-macro</span>, <span style="color:#e67e22">build script (compile)</span>, <span style="color:#f1c40f">build script (run)</span>. Hover a bar for details.</p>
 {note}
+<h3>Where the time went</h3>
+{breakdown}
+<p>Seconds from the start of the build. <b>wait</b>: until the target's first rustc started (cargo starting, host work it needs first); <b>compile</b>: from then to the start of its final binary's link; <b>link</b>: that link, the linker and every wrapper it runs through; <b>pack</b>, <b>verify</b>: its archive entry, when measured per entry; <b>total</b>: the sum. Host work: the seconds any of its units ran (<b>link</b>: while one was linking). The archive row is the whole archive.</p>
 <svg xmlns="http://www.w3.org/2000/svg" width="{svg_w:.0}" height="{height:.0}" font-family="sans-serif">{body}</svg>
 <h3>Slowest units</h3>
 <table><tr><th>crate</th><th>kind</th><th>target</th><th>time</th></tr>{slowest}</table>
@@ -213,13 +236,16 @@ Colours: <span style="color:#3b82c4">lib</span>, <span style="color:#27ae60">bin
         jobs = build.jobs,
         pct = avg / jobs * 100.0,
         svg_w = LEFT + WIDTH + 20.0,
+        breakdown = breakdown_table(breakdown),
     )
 }
 
 #[cfg(test)]
 mod tests {
+    use std::collections::BTreeMap;
     use std::path::PathBuf;
 
+    use super::super::model::{ArchiveTime, Packing, breakdown};
     use super::*;
 
     const X86: &str = "x86_64-unknown-linux-gnu";
@@ -237,6 +263,25 @@ mod tests {
     }
 
     fn hello(timeline: &Timeline) -> String {
+        let labels = [
+            ("x86_64-linux".to_owned(), X86),
+            ("aarch64-linux".to_owned(), ARM),
+        ];
+        let packing = Packing {
+            entries: BTreeMap::new(),
+            archive: Some(ArchiveTime {
+                pack: 0.5,
+                verify: None,
+                unchanged: false,
+            }),
+        };
+        let breakdown = breakdown(
+            &labels,
+            "hello_provider",
+            &["zig".to_owned()],
+            timeline,
+            &packing,
+        );
         let targets = [
             ("x86_64-linux (zig)".to_owned(), X86),
             ("aarch64-linux (zig)".to_owned(), ARM),
@@ -248,7 +293,7 @@ mod tests {
             invocations: 1,
             jobs: 2,
         };
-        page(&build, &lanes(&targets, timeline), timeline)
+        page(&build, &lanes(&targets, timeline), timeline, &breakdown)
     }
 
     #[test]
@@ -259,6 +304,7 @@ mod tests {
                 unit("<odd>&", "proc-macro", None, 0.0, 0.5),
                 unit("serde", "lib", Some(ARM), 0.0, 1.0),
                 unit("hello_provider", "bin", Some(X86), 1.0, 2.0),
+                unit("hello_provider", LINK, Some(X86), 1.5, 2.0),
             ],
             cpu: vec![(1.0, 2.0), (2.0, 1.0)],
             seconds: 2.0,
@@ -275,8 +321,18 @@ mod tests {
             "<title>serde (lib, aarch64-unknown-linux-gnu) 0.00s–1.00s: 1.00s</title>",
             "<title>hello_provider (bin, x86_64-unknown-linux-gnu) 1.00s–2.00s: 1.00s</title>",
             "<title>&lt;odd&gt;&amp; (proc-macro, host) 0.00s–0.50s: 0.50s</title>",
+            r##"fill="#c0392b"><title>hello_provider (link, x86_64-unknown-linux-gnu) 1.50s–2.00s: 0.50s</title>"##,
         ] {
             assert!(page.contains(bar), "no bar {bar}");
+        }
+        // The breakdown's rows, as the text table has them.
+        for row in [
+            "<tr><td>x86_64-linux</td><td>1.00s</td><td>0.50s</td><td>0.50s</td><td>-</td><td>-</td><td>2.00s</td><td>wait</td></tr>",
+            "<tr><td>aarch64-linux</td><td>0.00s</td><td>1.00s</td><td>-</td><td>-</td><td>-</td><td>1.00s</td><td>compile</td></tr>",
+            "<tr><td>host work (zig)</td><td>-</td><td>0.50s</td><td>0.00s</td><td>-</td><td>-</td><td>0.50s</td><td>compile</td></tr>",
+            "<tr><td>archive</td><td>-</td><td>-</td><td>-</td><td>0.50s</td><td>in pack</td><td>0.50s</td><td>pack+verify</td></tr>",
+        ] {
+            assert!(page.contains(row), "no row {row}");
         }
         // CPU time 2·1 + 1·1 = 3 s over 2 s; idle against 2 CPUs: 0 + 1.
         assert!(
