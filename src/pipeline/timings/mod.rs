@@ -6,7 +6,7 @@
 //!
 //! And where each target's time went ([`breakdown`]): waiting, compiling, linking its
 //! final binary, packing and verifying, with host work and the archive as rows of their
-//! own, shown as a table on stderr ([`table`]), on the page, and in `build --json`.
+//! own, shown as a table on stderr (`table.rs`), on the page, and in `build --json`.
 //!
 //! Four parts: `sample` reads `/proc` while the build runs (the only I/O and the only
 //! timing-dependent part), `model` is the pure timeline and what is drawn from it, `html`

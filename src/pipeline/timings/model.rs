@@ -182,7 +182,7 @@ fn union(mut intervals: Vec<(f64, f64)>) -> f64 {
 }
 
 /// What packing took, measured outside the timeline (the pipeline does not pack): where
-/// [`breakdown`]'s `pack` and `verify` come from.
+/// `breakdown`'s `pack` and `verify` come from.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Packing {
     /// Per archive label, `(pack, verify)` seconds of its entry, for when the packing code
@@ -227,7 +227,7 @@ pub struct Row {
 }
 
 /// Where the time went: a row per target, one per invocation for host work, and the
-/// archive. See [`breakdown`] for what each figure is.
+/// archive. See `model::breakdown` for what each figure is.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Breakdown {
     /// Whether there was a timeline at all (`/proc`).
