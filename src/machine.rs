@@ -5,7 +5,8 @@
 //!
 //! [`Machine::probe`] is the only code that looks at the machine before a build: it
 //! finds programs on `PATH` and in parbuild's tool venv, asks `rustc` for the host triple
-//! and sysroot and `rustup` for the installed targets, and reads the user's linker
+//! and sysroot (one process) and reads the installed targets from the sysroot's rustup
+//! manifests (rustup only for a toolchain without them), and reads the user's linker
 //! settings (`CARGO_TARGET_<T>_LINKER`, `.cargo/config.toml`) and `Cross.toml`. The
 //! container engine is slower to ask (`docker version`, `podman info`, one `image
 //! inspect` per image), so [`Machine::probe_containers`] asks it only when the plan says a
@@ -228,23 +229,21 @@ impl Machine {
         let rustup: OsString = env
             .non_empty("RUSTUP")
             .map_or_else(|| "rustup".into(), Into::into);
+        let (host, sysroot) = rustc_facts(&cwd);
         Self {
-            host: host_triple(&cwd),
+            host,
             cargo: env
                 .non_empty("CARGO")
                 .map_or_else(|| "cargo".into(), Into::into),
-            installed_targets: Cmd::new(&rustup, &cwd)
-                .args(["target", "list", "--installed"])
-                .read_stdout()
-                .map(|out| out.lines().map(str::to_owned).collect())
-                .ok(),
+            installed_targets: sysroot.as_deref().and_then(installed_std).or_else(|| {
+                Cmd::new(&rustup, &cwd)
+                    .args(["target", "list", "--installed"])
+                    .read_stdout()
+                    .map(|out| out.lines().map(str::to_owned).collect())
+                    .ok()
+            }),
             rustup,
-            sysroot: Cmd::new("rustc", &cwd)
-                .args(["--print", "sysroot"])
-                .read_stdout()
-                .ok()
-                .filter(|s| !s.is_empty())
-                .map(PathBuf::from),
+            sysroot,
             cpus: std::thread::available_parallelism().map_or(1, std::num::NonZero::get),
             pid: std::process::id(),
             user_ids: (
@@ -427,6 +426,46 @@ pub(crate) fn sample() -> Machine {
     }
 }
 
+/// The host triple and the sysroot, from one `rustc --print sysroot --print host-tuple`
+/// (rustc 1.84 and later; an older rustc is asked twice, `-vV` and `--print sysroot`).
+/// Each process costs tens of milliseconds through rustup's proxy, on every build.
+fn rustc_facts(cwd: &Path) -> (Result<String, String>, Option<PathBuf>) {
+    if let Ok(out) = Cmd::new("rustc", cwd)
+        .args(["--print", "sysroot", "--print", "host-tuple"])
+        .read_stdout()
+    {
+        let mut lines = out.lines().map(str::trim).filter(|l| !l.is_empty());
+        if let (Some(sysroot), Some(host), None) = (lines.next(), lines.next(), lines.next()) {
+            return (Ok(host.to_owned()), Some(PathBuf::from(sysroot)));
+        }
+    }
+    let sysroot = Cmd::new("rustc", cwd)
+        .args(["--print", "sysroot"])
+        .read_stdout()
+        .ok()
+        .filter(|s| !s.is_empty())
+        .map(PathBuf::from);
+    (host_triple(cwd), sysroot)
+}
+
+/// The targets whose standard library rustup installed into `sysroot`: its install
+/// manifests `lib/rustlib/manifest-rust-std-<triple>`, what `rustup target list
+/// --installed` reads, without starting rustup. `None` when there are none (a toolchain
+/// not installed by rustup): rustup is then asked.
+fn installed_std(sysroot: &Path) -> Option<BTreeSet<String>> {
+    let found: BTreeSet<String> = std::fs::read_dir(sysroot.join("lib/rustlib"))
+        .ok()?
+        .flatten()
+        .filter_map(|e| {
+            e.file_name()
+                .to_str()?
+                .strip_prefix("manifest-rust-std-")
+                .map(str::to_owned)
+        })
+        .collect();
+    (!found.is_empty()).then_some(found)
+}
+
 fn host_triple(cwd: &Path) -> Result<String, String> {
     let out = Cmd::new("rustc", cwd)
         .arg("-vV")
@@ -541,6 +580,33 @@ fn venv_has_ziglang(venv: &Path) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn installed_targets_are_read_from_rustups_manifests_in_the_sysroot() {
+        let dir = tempfile::tempdir().unwrap();
+        let rustlib = dir.path().join("lib/rustlib");
+        std::fs::create_dir_all(rustlib.join("x86_64-unknown-linux-gnu/lib")).unwrap();
+        for f in [
+            "manifest-rust-std-x86_64-unknown-linux-gnu",
+            "manifest-rust-std-aarch64-apple-darwin",
+            "manifest-rustc-x86_64-unknown-linux-gnu",
+            "components",
+        ] {
+            std::fs::write(rustlib.join(f), "").unwrap();
+        }
+        assert_eq!(
+            installed_std(dir.path()),
+            Some(
+                ["aarch64-apple-darwin", "x86_64-unknown-linux-gnu"]
+                    .map(str::to_owned)
+                    .into()
+            )
+        );
+        // No manifests (not a rustup toolchain): rustup is asked instead.
+        std::fs::remove_file(rustlib.join("manifest-rust-std-x86_64-unknown-linux-gnu")).unwrap();
+        std::fs::remove_file(rustlib.join("manifest-rust-std-aarch64-apple-darwin")).unwrap();
+        assert_eq!(installed_std(dir.path()), None);
+    }
 
     #[test]
     fn finds_linker_in_project_config() {
