@@ -260,6 +260,9 @@ impl Cmd {
             s.spawn(|| read_lines(err_r, on_stderr));
         });
         let output = handle.wait().map_err(spawn_err)?;
+        if interrupt::requested() {
+            guard.await_groups();
+        }
         drop(guard);
         if interrupt::requested() {
             return Err(ProcessError::Interrupted {

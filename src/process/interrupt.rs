@@ -94,6 +94,31 @@ pub fn terminate_group(pgid: u32) {
     }
 }
 
+/// Waits until nothing is left of process group `pgid` whose leader has exited: its other
+/// members (cargo's rustc, a build script) got the signal too but may still be exiting,
+/// and a caller told "interrupted" must be able to rely on every compiler being gone.
+/// After one second they get SIGKILL; after three the wait gives up (a member that cannot
+/// die is the kernel's business, and the watchdog still holds the group).
+pub fn await_group(pgid: u32) {
+    let Ok(raw) = i32::try_from(pgid) else {
+        return;
+    };
+    let group = nix::unistd::Pid::from_raw(raw);
+    let start = std::time::Instant::now();
+    let mut killed = false;
+    while nix::sys::signal::killpg(group, None).is_ok() {
+        let waited = start.elapsed();
+        if waited > std::time::Duration::from_secs(3) {
+            return;
+        }
+        if !killed && waited > std::time::Duration::from_secs(1) {
+            let _ = nix::sys::signal::killpg(group, nix::sys::signal::Signal::SIGKILL);
+            killed = true;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+}
+
 /// Registers child process groups for as long as it lives.
 #[derive(Debug, Default)]
 pub struct Guard {
@@ -119,6 +144,20 @@ impl Guard {
             .push(pid);
         if requested() {
             terminate_group(pid);
+        }
+    }
+}
+
+impl Guard {
+    /// After an interruption: waits for each registered group to be gone ([`await_group`]).
+    pub fn await_groups(&self) {
+        let pids = self
+            .pids
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone();
+        for pid in pids {
+            await_group(pid);
         }
     }
 }
