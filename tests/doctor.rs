@@ -29,9 +29,16 @@ fn init_then_doctor_finds_everything_for_the_five_targets() {
     let report = out.json();
     let checks = report["checks"].as_array().unwrap();
     // rust std + a linker or zig for each of the five targets, the SDK of both macOS
-    // targets, then the keys.
-    assert_eq!(checks.len(), 13, "{report:#}");
+    // targets, the compile cache, then the keys.
+    assert_eq!(checks.len(), 14, "{report:#}");
     assert!(checks.iter().all(|c| c["ok"] == true), "{report:#}");
+    // The tests run with RUSTC_WRAPPER empty (tests/support): cargo's own "no wrapper".
+    let cache = checks
+        .iter()
+        .find(|c| c["target"] == "compile cache")
+        .expect("a compile cache line");
+    assert_eq!(cache["item"], "none", "{cache}");
+    assert_eq!(cache["detail"], "turned off by an empty RUSTC_WRAPPER", "{cache}");
     let sdks: Vec<&serde_json::Value> =
         checks.iter().filter(|c| c["item"] == "macOS SDK").collect();
     assert_eq!(sdks.len(), 2, "{report:#}");
