@@ -38,7 +38,10 @@ fn init_then_doctor_finds_everything_for_the_five_targets() {
         .find(|c| c["target"] == "compile cache")
         .expect("a compile cache line");
     assert_eq!(cache["item"], "none", "{cache}");
-    assert_eq!(cache["detail"], "turned off by an empty RUSTC_WRAPPER", "{cache}");
+    assert_eq!(
+        cache["detail"], "turned off by an empty RUSTC_WRAPPER",
+        "{cache}"
+    );
     let sdks: Vec<&serde_json::Value> =
         checks.iter().filter(|c| c["item"] == "macOS SDK").collect();
     assert_eq!(sdks.len(), 2, "{report:#}");
