@@ -113,7 +113,8 @@ pub struct Scan {
     pub tar_error: Option<String>,
 }
 
-/// Opens and scans `path`.
+/// Opens and scans `path`, decompressing on a thread of its own ahead of the tar reader
+/// and the hashing ([`compress::Decoder::ahead`]), so the two overlap.
 pub fn scan_file(path: &Path, opts: &ReadOptions) -> Result<Scan, ArchiveError> {
     let open_err = |source| ArchiveError::Open {
         path: path.to_owned(),
@@ -123,27 +124,46 @@ pub fn scan_file(path: &Path, opts: &ReadOptions) -> Result<Scan, ArchiveError> 
     if file.metadata().map_err(open_err)?.is_dir() {
         return Err(open_err(std::io::Error::other("it is a directory")));
     }
-    Ok(scan_reader(BufReader::with_capacity(64 * 1024, file), opts))
+    let input = BufReader::with_capacity(INPUT_BUFFER, file);
+    Ok(match compress::Decoder::new(input, opts.max_unpacked) {
+        Ok((decoder, compression)) => decoder.ahead(|stream| scan_decoded(stream, compression)),
+        Err(e) => failed_to_start(&e),
+    })
 }
 
-/// Scans an archive from any reader.
+/// Compressed bytes read from an archive file at a time.
+const INPUT_BUFFER: usize = 64 * 1024;
+
+/// Scans an archive from any reader, on the caller's thread alone.
 pub fn scan_reader(input: impl std::io::BufRead, opts: &ReadOptions) -> Scan {
-    let mut scan = Scan {
-        compression: Compression::None,
+    match compress::Decoder::new(input, opts.max_unpacked) {
+        Ok((decoder, compression)) => scan_decoded(decoder, compression),
+        Err(e) => failed_to_start(&e),
+    }
+}
+
+fn empty_scan(compression: Compression) -> Scan {
+    Scan {
+        compression,
         entries: Vec::new(),
         token: None,
         stream_error: None,
         tar_error: None,
-    };
-    let (decoder, compression) = match compress::Decoder::new(input, opts.max_unpacked) {
-        Ok(x) => x,
-        Err(e) => {
-            scan.stream_error = Some(stream_message(&e));
-            return scan;
-        }
-    };
-    scan.compression = compression;
-    let mut tar = TarReader::new(decoder);
+    }
+}
+
+/// The scan of a stream whose first bytes could not even be read.
+fn failed_to_start(e: &std::io::Error) -> Scan {
+    Scan {
+        stream_error: Some(stream_message(e)),
+        ..empty_scan(Compression::None)
+    }
+}
+
+/// Scans a decompressed stream.
+fn scan_decoded<D: compress::Decompressed>(decoded: D, compression: Compression) -> Scan {
+    let mut scan = empty_scan(compression);
+    let mut tar = TarReader::new(decoded);
     loop {
         match next_entry(&mut tar, &mut scan) {
             Ok(true) => {}
