@@ -1,8 +1,9 @@
-//! Writing an archive: hash every input in a first streaming pass (the claims come first
-//! in the tar and contain the hashes), sign the claims once, then stream each file into
-//! the tar while hashing it again, failing if it changed in between. Nothing is ever held
-//! whole in memory. [`write_file`] does this into a temporary file beside the
-//! destination, verifies the result strictly and only then renames it into place.
+//! Writing an archive: hash every input in a first streaming pass, the inputs in parallel
+//! (the claims come first in the tar and contain the hashes), sign the claims once, then
+//! stream each file into the tar while hashing it again, failing if it changed in
+//! between. Nothing is ever held whole in memory. [`write_file`] does this into a
+//! temporary file beside the destination, verifies the result strictly and only then
+//! renames it into place.
 //!
 //! One file because the two passes share `Input` and `claims_for`, and [`current`] compares
 //! an existing archive against exactly what they would write.
@@ -12,6 +13,7 @@ use std::fs::File;
 use std::io::{BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 
+use rayon::iter::{IntoParallelIterator as _, ParallelIterator as _};
 use sha2::{Digest, Sha256};
 
 use super::claims::{WASCAP_REVISION, hex_upper};
@@ -198,24 +200,31 @@ fn hash_inputs(spec: &WriteSpec<'_>) -> Result<Vec<Input>, ArchiveError> {
             label: w[0].0.to_string(),
         });
     }
-    let mut inputs = Vec::new();
+    let mut jobs: Vec<(String, String, &Path, String)> = Vec::new();
     if let Some(world) = spec.world {
-        inputs.push(hash_input(
+        jobs.push((
             WORLD_ENTRY.to_owned(),
             WORLD_ENTRY.to_owned(),
             world,
-            "the WIT package",
-        )?);
+            "the WIT package".to_owned(),
+        ));
     }
     for (label, path) in sorted {
-        inputs.push(hash_input(
+        jobs.push((
             label.entry_name(),
             label.to_string(),
             path,
-            &format!("the binary for `{label}`"),
-        )?);
+            format!("the binary for `{label}`"),
+        ));
     }
-    Ok(inputs)
+    // Every input on its own core: SHA-256 is sequential within a file, not across files.
+    // Collected in order first, so the error reported is the first input's that failed,
+    // whatever the threads' timing.
+    let hashed: Vec<Result<Input, ArchiveError>> = jobs
+        .into_par_iter()
+        .map(|(entry, label, path, what)| hash_input(entry, label, path, &what))
+        .collect();
+    hashed.into_iter().collect()
 }
 
 /// Pass 2: the tar stream into `out`, each input re-hashed while it is copied.
