@@ -36,7 +36,7 @@ pub use error::ArchiveError;
 pub use label::{Label, LabelError};
 pub use scan::{Inspection, ReadOptions, TargetInfo, read_file};
 pub use verify::{Check, VerifyOptions, VerifyReport, verify_file};
-pub use write::{Jti, WriteSpec, Written, write_file, write_to};
+pub use write::{EntryTime, EntryTimes, Jti, WriteSpec, Written, write_file, write_to};
 
 /// The claims entry's name.
 pub const CLAIMS_ENTRY: &str = "claims.jwt";

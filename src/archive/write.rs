@@ -12,14 +12,17 @@ use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
+use std::time::Instant;
 
 use rayon::iter::{IntoParallelIterator as _, ParallelIterator as _};
 use sha2::{Digest, Sha256};
 
 use super::claims::{WASCAP_REVISION, hex_upper};
+use super::scan::{Scan, scan_file};
+use super::verify::verify_scan;
 use super::{
-    ArchiveError, CLAIMS_ENTRY, Claims, Compression, Label, ProviderMeta, VerifyOptions,
-    VerifyReport, WORLD_ENTRY, Wascap, binary, compress::Encoder, jwt, tar, verify_file,
+    ArchiveError, CLAIMS_ENTRY, Claims, Compression, Label, ProviderMeta, ReadOptions,
+    VerifyOptions, VerifyReport, WORLD_ENTRY, Wascap, binary, compress::Encoder, jwt, tar,
 };
 
 /// Where the `jti` comes from.
@@ -76,7 +79,28 @@ pub struct Written {
     pub world: Option<WrittenEntry>,
     /// Archive size in bytes (compressed).
     pub size: u64,
+    /// How long each entry took, by label (not in [`WrittenEntry`], which `--json`
+    /// prints and tests compare).
+    pub times: EntryTimes,
 }
+
+/// How long one entry took, in wall seconds, for a `--timings` breakdown (the inputs
+/// hash in parallel, so their `hash` times overlap).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct EntryTime {
+    /// Pass 1: reading and hashing the input before the claims were signed.
+    pub hash: f64,
+    /// Pass 2: from its tar header until the compressor took its last byte (the pieces
+    /// before it deflate on every core, at most a few MiB behind). 0 when nothing was
+    /// written ([`current`]).
+    pub pack: f64,
+    /// Reading it back from the written file: from its tar header until its last byte
+    /// was inflated and hashed.
+    pub verify: f64,
+}
+
+/// [`EntryTime`] by label: `x86_64-linux`, …, and `world.wasm` (not the claims).
+pub type EntryTimes = BTreeMap<String, EntryTime>;
 
 struct Input {
     entry: String,
@@ -85,6 +109,8 @@ struct Input {
     size: u64,
     sha256: String,
     head: Vec<u8>,
+    /// Wall seconds pass 1 took for it.
+    seconds: f64,
 }
 
 fn read_err(what: &str, path: &Path, source: std::io::Error) -> ArchiveError {
@@ -102,6 +128,7 @@ fn hash_input(
     path: &Path,
     what: &str,
 ) -> Result<Input, ArchiveError> {
+    let started = Instant::now();
     let mut file = File::open(path).map_err(|e| read_err(what, path, e))?;
     if file
         .metadata()
@@ -136,6 +163,7 @@ fn hash_input(
         size,
         sha256: hex_upper(&hasher.finalize()),
         head,
+        seconds: started.elapsed().as_secs_f64(),
     })
 }
 
@@ -227,13 +255,14 @@ fn hash_inputs(spec: &WriteSpec<'_>) -> Result<Vec<Input>, ArchiveError> {
     hashed.into_iter().collect()
 }
 
-/// Pass 2: the tar stream into `out`, each input re-hashed while it is copied.
+/// Pass 2: the tar stream into `out`, each input re-hashed while it is copied; returns
+/// `out` and each input's streaming time.
 fn write_stream<W: Write>(
     out: W,
     spec: &WriteSpec<'_>,
     inputs: &[Input],
     token: &str,
-) -> Result<W, WriteFailure> {
+) -> Result<(W, Vec<f64>), WriteFailure> {
     let mut enc = Encoder::new(out, spec.compression)?;
     tar::write_entry(
         &mut enc,
@@ -242,7 +271,9 @@ fn write_stream<W: Write>(
         &mut token.as_bytes(),
         |_| {},
     )?;
+    let mut seconds = Vec::with_capacity(inputs.len());
     for input in inputs {
+        let started = Instant::now();
         let mut file =
             File::open(&input.path).map_err(|_| WriteFailure::Changed(input.path.clone()))?;
         let mut hasher = Sha256::new();
@@ -260,9 +291,10 @@ fn write_stream<W: Write>(
         if file.read(&mut extra)? != 0 || hex_upper(&hasher.finalize()) != input.sha256 {
             return Err(WriteFailure::Changed(input.path.clone()));
         }
+        seconds.push(started.elapsed().as_secs_f64());
     }
     tar::write_end(&mut enc)?;
-    Ok(enc.finish()?)
+    Ok((enc.finish()?, seconds))
 }
 
 enum WriteFailure {
@@ -276,7 +308,38 @@ impl From<std::io::Error> for WriteFailure {
     }
 }
 
-fn written(inputs: Vec<Input>, claims: Claims, token: String, size: u64) -> Written {
+/// The times of `inputs` (pass 1's), with each one's `pack` seconds (in input order, if
+/// it was written) and `verify` seconds (found in `scan` by entry name).
+fn times(inputs: &[Input], pack: &[f64], scan: Option<&Scan>) -> EntryTimes {
+    inputs
+        .iter()
+        .enumerate()
+        .map(|(n, i)| {
+            let verify = scan
+                .and_then(|scan| {
+                    scan.entries
+                        .iter()
+                        .zip(&scan.seconds)
+                        .find(|(e, _)| e.name == i.entry)
+                })
+                .map_or(0.0, |(_, s)| *s);
+            let time = EntryTime {
+                hash: i.seconds,
+                pack: pack.get(n).copied().unwrap_or(0.0),
+                verify,
+            };
+            (i.label.clone(), time)
+        })
+        .collect()
+}
+
+fn written(
+    inputs: Vec<Input>,
+    claims: Claims,
+    token: String,
+    size: u64,
+    times: EntryTimes,
+) -> Written {
     let mut targets = Vec::new();
     let mut world = None;
     for i in inputs {
@@ -297,6 +360,7 @@ fn written(inputs: Vec<Input>, claims: Claims, token: String, size: u64) -> Writ
         targets,
         world,
         size,
+        times,
     }
 }
 
@@ -304,11 +368,11 @@ fn written(inputs: Vec<Input>, claims: Claims, token: String, size: u64) -> Writ
 /// for callers that verify themselves).
 pub fn write_to<W: Write>(out: W, spec: &WriteSpec<'_>) -> Result<(W, Written), ArchiveError> {
     let (inputs, claims, token) = prepare(spec)?;
-    let mut counter = CountingWriter {
+    let counter = CountingWriter {
         inner: out,
         count: 0,
     };
-    counter = write_stream(counter, spec, &inputs, &token).map_err(|e| match e {
+    let (counter, pack) = write_stream(counter, spec, &inputs, &token).map_err(|e| match e {
         WriteFailure::Changed(path) => ArchiveError::InputChanged { path },
         WriteFailure::Io(source) => ArchiveError::Write {
             path: PathBuf::from("<stream>"),
@@ -316,7 +380,8 @@ pub fn write_to<W: Write>(out: W, spec: &WriteSpec<'_>) -> Result<(W, Written), 
         },
     })?;
     let size = counter.count;
-    Ok((counter.inner, written(inputs, claims, token, size)))
+    let times = times(&inputs, &pack, None);
+    Ok((counter.inner, written(inputs, claims, token, size, times)))
 }
 
 struct CountingWriter<W> {
@@ -339,6 +404,7 @@ impl<W: Write> Write for CountingWriter<W> {
 /// against its label first, the archive goes to a temporary file beside `dest`, is
 /// verified with `verify` (every check, CPU included) and only then renamed over `dest`.
 /// On any failure nothing is left behind and an existing `dest` is untouched.
+/// [`Written::times`] says how long each entry took.
 pub fn write_file(
     dest: &Path,
     spec: &WriteSpec<'_>,
@@ -372,6 +438,19 @@ pub fn write_file(
             });
         }
     }
+    write_prepared(dest, spec, verify, inputs, claims, token)
+}
+
+/// [`write_file`] once pass 1 is done and the claims are signed: pass 2 into a staging
+/// file, verified, renamed over `dest` once it passed.
+fn write_prepared(
+    dest: &Path,
+    spec: &WriteSpec<'_>,
+    verify: &VerifyOptions,
+    inputs: Vec<Input>,
+    claims: Claims,
+    token: String,
+) -> Result<(Written, VerifyReport), ArchiveError> {
     let write_err = |source| ArchiveError::Write {
         path: dest.to_owned(),
         source,
@@ -380,7 +459,7 @@ pub fn write_file(
     // go first (`staged`).
     let (temp, _cleaned) = super::staged::Staged::beside(dest).map_err(write_err)?;
     let out = BufWriter::new(temp.file());
-    let out = write_stream(out, spec, &inputs, &token).map_err(|e| match e {
+    let (out, pack) = write_stream(out, spec, &inputs, &token).map_err(|e| match e {
         WriteFailure::Changed(path) => ArchiveError::InputChanged { path },
         WriteFailure::Io(source) => write_err(source),
     })?;
@@ -388,7 +467,13 @@ pub fn write_file(
         .map_err(|e| write_err(e.into_error()))?
         .sync_all()
         .map_err(write_err)?;
-    let report = verify_file(temp.path(), verify)?;
+    let scan = scan_file(
+        temp.path(),
+        &ReadOptions {
+            max_unpacked: verify.max_unpacked,
+        },
+    )?;
+    let report = verify_scan(&scan, verify);
     if !report.ok() {
         return Err(ArchiveError::SelfCheck {
             path: dest.to_owned(),
@@ -400,7 +485,8 @@ pub fn write_file(
     #[cfg(unix)]
     temp.set_mode(0o644).map_err(write_err)?;
     temp.persist(dest).map_err(write_err)?;
-    Ok((written(inputs, claims, token, size), report))
+    let times = times(&inputs, &pack, Some(&scan));
+    Ok((written(inputs, claims, token, size, times), report))
 }
 
 /// The archive at `dest` when it already is what [`write_file`] would write for `spec`,
@@ -445,7 +531,11 @@ pub fn current(
     if !report.ok() || scan.compression != spec.compression || found != wanted {
         return Ok(None);
     }
-    Ok(Some((written(inputs, found, token, meta.len()), report)))
+    let times = times(&inputs, &[], Some(&scan));
+    Ok(Some((
+        written(inputs, found, token, meta.len(), times),
+        report,
+    )))
 }
 
 #[cfg(test)]
