@@ -19,6 +19,7 @@ pub mod claims;
 pub mod compress;
 pub mod elf;
 mod error;
+mod follow;
 pub mod frameworks;
 pub mod gzip;
 pub mod jwt;

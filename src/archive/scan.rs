@@ -117,8 +117,7 @@ pub struct Scan {
     pub seconds: Vec<f64>,
 }
 
-/// Opens and scans `path`, decompressing on a thread of its own ahead of the tar reader
-/// and the hashing ([`compress::Decoder::ahead`]), so the two overlap.
+/// Opens and scans `path` with [`scan_ahead`].
 pub fn scan_file(path: &Path, opts: &ReadOptions) -> Result<Scan, ArchiveError> {
     let open_err = |source| ArchiveError::Open {
         path: path.to_owned(),
@@ -128,15 +127,23 @@ pub fn scan_file(path: &Path, opts: &ReadOptions) -> Result<Scan, ArchiveError> 
     if file.metadata().map_err(open_err)?.is_dir() {
         return Err(open_err(std::io::Error::other("it is a directory")));
     }
-    let input = BufReader::with_capacity(INPUT_BUFFER, file);
-    Ok(match compress::Decoder::new(input, opts.max_unpacked) {
-        Ok((decoder, compression)) => decoder.ahead(|stream| scan_decoded(stream, compression)),
-        Err(e) => failed_to_start(&e),
-    })
+    Ok(scan_ahead(
+        BufReader::with_capacity(INPUT_BUFFER, file),
+        opts,
+    ))
 }
 
 /// Compressed bytes read from an archive file at a time.
-const INPUT_BUFFER: usize = 64 * 1024;
+pub const INPUT_BUFFER: usize = 64 * 1024;
+
+/// Scans an archive from any reader, decompressing on a thread of its own ahead of the
+/// tar reader and the hashing.
+pub fn scan_ahead(input: impl std::io::BufRead + Send, opts: &ReadOptions) -> Scan {
+    match compress::Decoder::new(input, opts.max_unpacked) {
+        Ok((decoder, compression)) => decoder.ahead(|stream| scan_decoded(stream, compression)),
+        Err(e) => failed_to_start(&e),
+    }
+}
 
 /// Scans an archive from any reader, on the caller's thread alone.
 pub fn scan_reader(input: impl std::io::BufRead, opts: &ReadOptions) -> Scan {

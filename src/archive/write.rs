@@ -1,16 +1,19 @@
 //! Writing an archive: hash every input in a first streaming pass, the inputs in parallel
 //! (the claims come first in the tar and contain the hashes), sign the claims once, then
-//! stream each file into the tar while hashing it again, failing if it changed in
-//! between. Nothing is ever held whole in memory. [`write_file`] does this into a
-//! temporary file beside the destination, verifies the result strictly and only then
-//! renames it into place.
+//! stream each file into the tar, failing if it changed in between. Nothing is ever held
+//! whole in memory. [`write_file`] does this into a temporary file beside the destination
+//! and verifies it strictly as it is written: a second thread reads the file back
+//! ([`super::follow`]), inflating on a third, while the compressor fills it, and the file
+//! is renamed into place only once the whole of it passed. That verification hashes every
+//! entry again, so pass 2 does not: an entry whose bytes are not pass 1's is an input that
+//! changed ([`write_to`], which nothing reads back, hashes in pass 2 instead).
 //!
 //! One file because the two passes share `Input` and `claims_for`, and [`current`] compares
 //! an existing archive against exactly what they would write.
 
 use std::collections::BTreeMap;
 use std::fs::File;
-use std::io::{BufWriter, Read, Write};
+use std::io::{BufReader, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -18,7 +21,8 @@ use rayon::iter::{IntoParallelIterator as _, ParallelIterator as _};
 use sha2::{Digest, Sha256};
 
 use super::claims::{WASCAP_REVISION, hex_upper};
-use super::scan::{Scan, scan_file};
+use super::follow::{Counting, Follower, Progress};
+use super::scan::{INPUT_BUFFER, Scan, scan_ahead};
 use super::verify::verify_scan;
 use super::{
     ArchiveError, CLAIMS_ENTRY, Claims, Compression, Label, ProviderMeta, ReadOptions,
@@ -84,8 +88,9 @@ pub struct Written {
     pub times: EntryTimes,
 }
 
-/// How long one entry took, in wall seconds, for a `--timings` breakdown (the inputs
-/// hash in parallel, so their `hash` times overlap).
+/// How long one entry took, in wall seconds, for a `--timings` breakdown. The stages
+/// overlap: the inputs hash in parallel, and the archive is verified while it is
+/// written, so an entry's `verify` span lies mostly within its `pack` span.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct EntryTime {
     /// Pass 1: reading and hashing the input before the claims were signed.
@@ -255,13 +260,24 @@ fn hash_inputs(spec: &WriteSpec<'_>) -> Result<Vec<Input>, ArchiveError> {
     hashed.into_iter().collect()
 }
 
-/// Pass 2: the tar stream into `out`, each input re-hashed while it is copied; returns
-/// `out` and each input's streaming time.
+/// Whether pass 2 hashes each input again as it copies it.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Rehash {
+    /// Yes: nothing reads the archive back afterwards ([`write_to`]).
+    Yes,
+    /// No: [`write_file`] verifies the archive, which hashes every entry of it, and
+    /// compares those hashes with pass 1's ([`changed_input`]).
+    No,
+}
+
+/// Pass 2: the tar stream into `out`, failing if an input's size changed (and, with
+/// [`Rehash::Yes`], its hash); returns `out` and each input's streaming time.
 fn write_stream<W: Write>(
     out: W,
     spec: &WriteSpec<'_>,
     inputs: &[Input],
     token: &str,
+    rehash: Rehash,
 ) -> Result<(W, Vec<f64>), WriteFailure> {
     let mut enc = Encoder::new(out, spec.compression)?;
     tar::write_entry(
@@ -276,9 +292,11 @@ fn write_stream<W: Write>(
         let started = Instant::now();
         let mut file =
             File::open(&input.path).map_err(|_| WriteFailure::Changed(input.path.clone()))?;
-        let mut hasher = Sha256::new();
+        let mut hasher = (rehash == Rehash::Yes).then(Sha256::new);
         tar::write_entry(&mut enc, &input.entry, input.size, &mut file, |chunk| {
-            hasher.update(chunk)
+            if let Some(h) = hasher.as_mut() {
+                h.update(chunk);
+            }
         })
         .map_err(|e| {
             if e.kind() == std::io::ErrorKind::UnexpectedEof {
@@ -288,7 +306,9 @@ fn write_stream<W: Write>(
             }
         })?;
         let mut extra = [0u8; 1];
-        if file.read(&mut extra)? != 0 || hex_upper(&hasher.finalize()) != input.sha256 {
+        if file.read(&mut extra)? != 0
+            || hasher.is_some_and(|h| hex_upper(&h.finalize()) != input.sha256)
+        {
             return Err(WriteFailure::Changed(input.path.clone()));
         }
         seconds.push(started.elapsed().as_secs_f64());
@@ -372,13 +392,14 @@ pub fn write_to<W: Write>(out: W, spec: &WriteSpec<'_>) -> Result<(W, Written), 
         inner: out,
         count: 0,
     };
-    let (counter, pack) = write_stream(counter, spec, &inputs, &token).map_err(|e| match e {
-        WriteFailure::Changed(path) => ArchiveError::InputChanged { path },
-        WriteFailure::Io(source) => ArchiveError::Write {
-            path: PathBuf::from("<stream>"),
-            source,
-        },
-    })?;
+    let (counter, pack) =
+        write_stream(counter, spec, &inputs, &token, Rehash::Yes).map_err(|e| match e {
+            WriteFailure::Changed(path) => ArchiveError::InputChanged { path },
+            WriteFailure::Io(source) => ArchiveError::Write {
+                path: PathBuf::from("<stream>"),
+                source,
+            },
+        })?;
     let size = counter.count;
     let times = times(&inputs, &pack, None);
     Ok((counter.inner, written(inputs, claims, token, size, times)))
@@ -402,9 +423,9 @@ impl<W: Write> Write for CountingWriter<W> {
 
 /// Writes the archive to `dest` atomically: every binary's format and CPU is checked
 /// against its label first, the archive goes to a temporary file beside `dest`, is
-/// verified with `verify` (every check, CPU included) and only then renamed over `dest`.
-/// On any failure nothing is left behind and an existing `dest` is untouched.
-/// [`Written::times`] says how long each entry took.
+/// verified with `verify` (every check, CPU included; read back from the file while it
+/// is written) and only then renamed over `dest`. On any failure nothing is left behind
+/// and an existing `dest` is untouched. [`Written::times`] says how long each entry took.
 pub fn write_file(
     dest: &Path,
     spec: &WriteSpec<'_>,
@@ -442,7 +463,7 @@ pub fn write_file(
 }
 
 /// [`write_file`] once pass 1 is done and the claims are signed: pass 2 into a staging
-/// file, verified, renamed over `dest` once it passed.
+/// file, verified as it is written, renamed over `dest` once it passed.
 fn write_prepared(
     dest: &Path,
     spec: &WriteSpec<'_>,
@@ -458,21 +479,43 @@ fn write_prepared(
     // Beside the destination, so the rename is atomic; a killed earlier run's leftovers
     // go first (`staged`).
     let (temp, _cleaned) = super::staged::Staged::beside(dest).map_err(write_err)?;
-    let out = BufWriter::new(temp.file());
-    let (out, pack) = write_stream(out, spec, &inputs, &token).map_err(|e| match e {
+    let reader = File::open(temp.path()).map_err(write_err)?;
+    let progress = Progress::default();
+    // The verifier reads the file back while it is written, on a thread of its own (and
+    // one more that inflates), so verifying overlaps compressing instead of following it.
+    let read = ReadOptions {
+        max_unpacked: verify.max_unpacked,
+    };
+    let (wrote, scan) = std::thread::scope(|s| {
+        let verifier = s.spawn(|| {
+            let follower = Follower::new(reader, &progress);
+            scan_ahead(BufReader::with_capacity(INPUT_BUFFER, follower), &read)
+        });
+        let wrote = {
+            let _unblock = progress.finish_on_drop();
+            let out = BufWriter::new(Counting::new(temp.file(), &progress));
+            let wrote =
+                write_stream(out, spec, &inputs, &token, Rehash::No).and_then(|(out, pack)| {
+                    out.into_inner().map_err(|e| e.into_error())?;
+                    Ok(pack)
+                });
+            progress.finish(wrote.is_ok());
+            wrote
+        };
+        // Durable while the verifier reads the tail.
+        let wrote = wrote.and_then(|pack| Ok(temp.file().sync_all().map(|()| pack)?));
+        let scan = verifier
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        (wrote, scan)
+    });
+    let pack = wrote.map_err(|e| match e {
         WriteFailure::Changed(path) => ArchiveError::InputChanged { path },
         WriteFailure::Io(source) => write_err(source),
     })?;
-    out.into_inner()
-        .map_err(|e| write_err(e.into_error()))?
-        .sync_all()
-        .map_err(write_err)?;
-    let scan = scan_file(
-        temp.path(),
-        &ReadOptions {
-            max_unpacked: verify.max_unpacked,
-        },
-    )?;
+    if let Some(path) = changed_input(&inputs, &scan) {
+        return Err(ArchiveError::InputChanged { path });
+    }
     let report = verify_scan(&scan, verify);
     if !report.ok() {
         return Err(ArchiveError::SelfCheck {
@@ -487,6 +530,22 @@ fn write_prepared(
     temp.persist(dest).map_err(write_err)?;
     let times = times(&inputs, &pack, Some(&scan));
     Ok((written(inputs, claims, token, size, times), report))
+}
+
+/// The input whose bytes in the archive are not the bytes pass 1 hashed: it changed
+/// between the passes. Only asked of an intact stream, whose checksum (gzip's CRC-32,
+/// zstd's) proves the entries hold exactly what pass 2 read; a plain tar has none, so
+/// there a byte the disk itself damaged would be blamed on the input too.
+fn changed_input(inputs: &[Input], scan: &Scan) -> Option<PathBuf> {
+    if scan.stream_error.is_some() || scan.tar_error.is_some() {
+        return None;
+    }
+    inputs.iter().find_map(|i| {
+        scan.entries
+            .iter()
+            .find(|e| e.name == i.entry && e.complete && e.sha256 != i.sha256)
+            .map(|_| i.path.clone())
+    })
 }
 
 /// The archive at `dest` when it already is what [`write_file`] would write for `spec`,

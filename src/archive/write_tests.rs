@@ -409,10 +409,10 @@ fn opts() -> VerifyOptions {
 }
 
 #[test]
-fn timed_per_entry_for_every_codec() {
+fn verified_while_written_and_timed_per_entry_for_every_codec() {
     let dir = tempfile::tempdir().unwrap();
     let exe = dir.path().join("provider");
-    // Several 1 MiB gzip pieces.
+    // Several 1 MiB gzip pieces, so the verifier follows many writes.
     big_elf(&exe, 5 << 20, 7);
     let world = dir.path().join("world.wasm");
     std::fs::write(&world, b"\0asm\x01\0\0\0").unwrap();
