@@ -19,6 +19,7 @@ pub mod claims;
 pub mod compress;
 pub mod elf;
 mod error;
+mod follow;
 pub mod frameworks;
 pub mod gzip;
 pub mod jwt;
@@ -37,7 +38,7 @@ pub use error::ArchiveError;
 pub use label::{Label, LabelError};
 pub use scan::{Inspection, ReadOptions, TargetInfo, read_file};
 pub use verify::{Check, VerifyOptions, VerifyReport, verify_file};
-pub use write::{Jti, WriteSpec, Written, write_file, write_to};
+pub use write::{EntryTime, EntryTimes, Jti, WriteSpec, Written, write_file, write_to};
 
 /// The claims entry's name.
 pub const CLAIMS_ENTRY: &str = "claims.jwt";

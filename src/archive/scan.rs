@@ -16,6 +16,7 @@
 use std::fs::File;
 use std::io::{BufReader, Read};
 use std::path::{Path, PathBuf};
+use std::time::Instant;
 
 use sha2::{Digest, Sha256};
 
@@ -111,9 +112,12 @@ pub struct Scan {
     pub stream_error: Option<String>,
     /// A problem with the tar structure.
     pub tar_error: Option<String>,
+    /// Wall seconds each entry read completely took, header to last byte hashed, in
+    /// archive order (a measurement, for `build --timings`; not part of what was found).
+    pub seconds: Vec<f64>,
 }
 
-/// Opens and scans `path`.
+/// Opens and scans `path` with [`scan_ahead`].
 pub fn scan_file(path: &Path, opts: &ReadOptions) -> Result<Scan, ArchiveError> {
     let open_err = |source| ArchiveError::Open {
         path: path.to_owned(),
@@ -123,29 +127,62 @@ pub fn scan_file(path: &Path, opts: &ReadOptions) -> Result<Scan, ArchiveError> 
     if file.metadata().map_err(open_err)?.is_dir() {
         return Err(open_err(std::io::Error::other("it is a directory")));
     }
-    Ok(scan_reader(BufReader::with_capacity(64 * 1024, file), opts))
+    Ok(scan_ahead(
+        BufReader::with_capacity(INPUT_BUFFER, file),
+        opts,
+    ))
 }
 
-/// Scans an archive from any reader.
+/// Compressed bytes read from an archive file at a time.
+pub const INPUT_BUFFER: usize = 64 * 1024;
+
+/// Scans an archive from any reader, decompressing on a thread of its own ahead of the
+/// tar reader and the hashing.
+pub fn scan_ahead(input: impl std::io::BufRead + Send, opts: &ReadOptions) -> Scan {
+    match compress::Decoder::new(input, opts.max_unpacked) {
+        Ok((decoder, compression)) => decoder.ahead(|stream| scan_decoded(stream, compression)),
+        Err(e) => failed_to_start(&e),
+    }
+}
+
+/// Scans an archive from any reader, on the caller's thread alone.
 pub fn scan_reader(input: impl std::io::BufRead, opts: &ReadOptions) -> Scan {
-    let mut scan = Scan {
-        compression: Compression::None,
+    match compress::Decoder::new(input, opts.max_unpacked) {
+        Ok((decoder, compression)) => scan_decoded(decoder, compression),
+        Err(e) => failed_to_start(&e),
+    }
+}
+
+fn empty_scan(compression: Compression) -> Scan {
+    Scan {
+        compression,
         entries: Vec::new(),
         token: None,
         stream_error: None,
         tar_error: None,
-    };
-    let (decoder, compression) = match compress::Decoder::new(input, opts.max_unpacked) {
-        Ok(x) => x,
-        Err(e) => {
-            scan.stream_error = Some(stream_message(&e));
-            return scan;
-        }
-    };
-    scan.compression = compression;
-    let mut tar = TarReader::new(decoder);
+        seconds: Vec::new(),
+    }
+}
+
+/// The scan of a stream whose first bytes could not even be read.
+fn failed_to_start(e: &std::io::Error) -> Scan {
+    Scan {
+        stream_error: Some(stream_message(e)),
+        ..empty_scan(Compression::None)
+    }
+}
+
+/// Scans a decompressed stream.
+fn scan_decoded<D: compress::Decompressed>(decoded: D, compression: Compression) -> Scan {
+    let mut scan = empty_scan(compression);
+    let mut tar = TarReader::new(decoded);
     loop {
-        match next_entry(&mut tar, &mut scan) {
+        let started = Instant::now();
+        let next = next_entry(&mut tar, &mut scan);
+        if matches!(next, Ok(true)) {
+            scan.seconds.push(started.elapsed().as_secs_f64());
+        }
+        match next {
             Ok(true) => {}
             Ok(false) => break,
             Err(ReadFailure::Io(e)) => {

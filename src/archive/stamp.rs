@@ -13,13 +13,13 @@
 //! `par.toml` acts only through these, so a comment edited in it still hits.
 
 use std::fs::File;
-use std::io::{Read, Write as _};
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
 use super::claims::hex_upper;
-use super::write::{Jti, WriteSpec, Written, WrittenEntry};
+use super::write::{EntryTimes, Jti, WriteSpec, Written, WrittenEntry, stream_sha256};
 use super::{ArchiveError, VerifyOptions, jwt};
 
 /// The stamp format; a stamp of another version is a miss.
@@ -159,6 +159,8 @@ pub fn lookup(stamp: &Path, archive: &Path, key: &str) -> Option<Written> {
         targets: found.targets.into_iter().map(Into::into).collect(),
         world: found.world.map(Into::into),
         size: found.archive.len,
+        // Nothing was hashed, packed or verified this time.
+        times: EntryTimes::default(),
     })
 }
 
@@ -183,92 +185,5 @@ pub fn record(stamp: &Path, archive: &Path, key: &str, written: &Written) -> std
 }
 
 fn hash_file(path: &Path) -> std::io::Result<(u64, String)> {
-    let mut file = File::open(path)?;
-    let mut hasher = Sha256::new();
-    let mut buf = vec![0u8; 256 * 1024];
-    let mut size = 0u64;
-    loop {
-        let n = file.read(&mut buf)?;
-        if n == 0 {
-            break;
-        }
-        hasher.update(&buf[..n]);
-        size += n as u64;
-    }
-    Ok((size, hex_upper(&hasher.finalize())))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::archive::{Compression, Label, ProviderMeta};
-
-    const ACCOUNT_SEED: &str = "SAABCEIRCEIRCEIRCEIRCEIRCEIRCEIRCEIRCEIRCEIRCEIRCEIRCEN4YE";
-    const SERVICE_PUB: &str = "VCQJVJPUPJTVTABP7FK7RXBNFIKKLSM5EO7JP6DECJ77SOBUKWSPAVJZ";
-
-    #[test]
-    fn a_stamp_holds_for_the_same_inputs_and_the_same_archive_file_only() {
-        let dir = tempfile::tempdir().unwrap();
-        let bin = dir.path().join("x86_64-linux");
-        std::fs::write(&bin, b"a provider binary\n").unwrap();
-        let binaries = vec![(Label::parse("x86_64-linux").unwrap(), bin.clone())];
-        let meta = ProviderMeta {
-            name: "P".into(),
-            vendor: "v".into(),
-            ..ProviderMeta::default()
-        };
-        let issuer = nkeys::KeyPair::from_seed(ACCOUNT_SEED).unwrap();
-        let spec = WriteSpec {
-            meta: &meta,
-            binaries: &binaries,
-            world: None,
-            compression: Compression::None,
-            issuer: &issuer,
-            subject: SERVICE_PUB,
-            iat: 1_700_000_000,
-            jti: Jti::Given("random".into()),
-        };
-        let verify = VerifyOptions::default();
-        let archive = dir.path().join("p.par");
-        let (bytes, written) = super::super::write_to(Vec::new(), &spec).unwrap();
-        std::fs::write(&archive, &bytes).unwrap();
-        let stamp = dir.path().join("stamps/p.json");
-        let key = key(&spec, &verify).unwrap();
-        assert!(lookup(&stamp, &archive, &key).is_none(), "no stamp yet");
-        record(&stamp, &archive, &key, &written).unwrap();
-        let found = lookup(&stamp, &archive, &key).expect("the stamp holds");
-        assert_eq!(found.token, written.token);
-        assert_eq!(found.targets, written.targets);
-        assert_eq!(found.size, bytes.len() as u64);
-
-        // A random `jti` and the clock's `iat` are not inputs; a content `jti` and its
-        // `iat` are.
-        let later = WriteSpec {
-            iat: 1_800_000_000,
-            jti: Jti::Given("another".into()),
-            ..spec.clone()
-        };
-        assert_eq!(super::key(&later, &verify).unwrap(), key);
-        let reproducible = WriteSpec {
-            jti: Jti::FromContent,
-            ..spec.clone()
-        };
-        assert_ne!(super::key(&reproducible, &verify).unwrap(), key);
-        // A pin, a floor, a changed binary: other inputs.
-        let pinned = VerifyOptions {
-            glibc_floor: Some("2.17".into()),
-            ..VerifyOptions::default()
-        };
-        assert_ne!(super::key(&spec, &pinned).unwrap(), key);
-        std::fs::write(&bin, b"a provider binary, rebuilt\n").unwrap();
-        let changed = super::key(&spec, &verify).unwrap();
-        assert_ne!(changed, key);
-        assert!(lookup(&stamp, &archive, &changed).is_none());
-
-        // The archive replaced by another file (same bytes): not the file stamped.
-        let copy = dir.path().join("copy");
-        std::fs::write(&copy, &bytes).unwrap();
-        std::fs::rename(&copy, &archive).unwrap();
-        assert!(lookup(&stamp, &archive, &key).is_none());
-    }
+    stream_sha256(&mut File::open(path)?, |_| {})
 }

@@ -1,23 +1,32 @@
-//! Writing an archive: hash every input in a first streaming pass (the claims come first
-//! in the tar and contain the hashes), sign the claims once, then stream each file into
-//! the tar while hashing it again, failing if it changed in between. Nothing is ever held
-//! whole in memory. [`write_file`] does this into a temporary file beside the
-//! destination, verifies the result strictly and only then renames it into place.
+//! Writing an archive: hash every input in a first streaming pass, the inputs in parallel
+//! (the claims come first in the tar and contain the hashes), sign the claims once, then
+//! stream each file into the tar, failing if it changed in between. Nothing is ever held
+//! whole in memory. [`write_file`] does this into a temporary file beside the destination
+//! and verifies it strictly as it is written: a second thread reads the file back
+//! ([`super::follow`]), inflating on a third, while the compressor fills it, and the file
+//! is renamed into place only once the whole of it passed. That verification hashes every
+//! entry again, so pass 2 does not: an entry whose bytes are not pass 1's is an input that
+//! changed ([`write_to`], which nothing reads back, hashes in pass 2 instead).
 //!
 //! One file because the two passes share `Input` and `claims_for`, and [`current`] compares
 //! an existing archive against exactly what they would write.
 
 use std::collections::BTreeMap;
 use std::fs::File;
-use std::io::{BufWriter, Read, Write};
+use std::io::{BufReader, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
+use std::time::Instant;
 
+use rayon::iter::{IntoParallelIterator as _, ParallelIterator as _};
 use sha2::{Digest, Sha256};
 
 use super::claims::{WASCAP_REVISION, hex_upper};
+use super::follow::{Counting, Follower, Progress};
+use super::scan::{INPUT_BUFFER, Scan, scan_ahead};
+use super::verify::verify_scan;
 use super::{
-    ArchiveError, CLAIMS_ENTRY, Claims, Compression, Label, ProviderMeta, VerifyOptions,
-    VerifyReport, WORLD_ENTRY, Wascap, binary, compress::Encoder, jwt, tar, verify_file,
+    ArchiveError, CLAIMS_ENTRY, Claims, Compression, Label, ProviderMeta, ReadOptions,
+    VerifyOptions, VerifyReport, WORLD_ENTRY, Wascap, binary, compress::Encoder, jwt, tar,
 };
 
 /// Where the `jti` comes from.
@@ -74,7 +83,29 @@ pub struct Written {
     pub world: Option<WrittenEntry>,
     /// Archive size in bytes (compressed).
     pub size: u64,
+    /// How long each entry took, by label (not in [`WrittenEntry`], which `--json`
+    /// prints and tests compare).
+    pub times: EntryTimes,
 }
+
+/// How long one entry took, in wall seconds, for a `--timings` breakdown. The stages
+/// overlap: the inputs hash in parallel, and the archive is verified while it is
+/// written, so an entry's `verify` span lies mostly within its `pack` span.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct EntryTime {
+    /// Pass 1: reading and hashing the input before the claims were signed.
+    pub hash: f64,
+    /// Pass 2: from its tar header until the compressor took its last byte (the pieces
+    /// before it deflate on every core, at most a few MiB behind). 0 when nothing was
+    /// written ([`current`]).
+    pub pack: f64,
+    /// Reading it back from the written file: from its tar header until its last byte
+    /// was inflated and hashed.
+    pub verify: f64,
+}
+
+/// [`EntryTime`] by label: `x86_64-linux`, …, and `world.wasm` (not the claims).
+pub type EntryTimes = BTreeMap<String, EntryTime>;
 
 struct Input {
     entry: String,
@@ -83,6 +114,8 @@ struct Input {
     size: u64,
     sha256: String,
     head: Vec<u8>,
+    /// Wall seconds pass 1 took for it.
+    seconds: f64,
 }
 
 fn read_err(what: &str, path: &Path, source: std::io::Error) -> ArchiveError {
@@ -93,6 +126,27 @@ fn read_err(what: &str, path: &Path, source: std::io::Error) -> ArchiveError {
     }
 }
 
+/// Size and upper-hex SHA-256 of everything `reader` yields, streaming; `each` sees every
+/// chunk (pass 1 keeps the first bytes for the format check). Shared with the stamp's key.
+pub(super) fn stream_sha256(
+    reader: &mut impl Read,
+    mut each: impl FnMut(&[u8]),
+) -> std::io::Result<(u64, String)> {
+    let mut hasher = Sha256::new();
+    let mut size = 0u64;
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        let n = reader.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+        each(&buf[..n]);
+        size += n as u64;
+    }
+    Ok((size, hex_upper(&hasher.finalize())))
+}
+
 /// Pass 1: size, hash and first bytes of a file, streaming.
 fn hash_input(
     entry: String,
@@ -100,6 +154,7 @@ fn hash_input(
     path: &Path,
     what: &str,
 ) -> Result<Input, ArchiveError> {
+    let started = Instant::now();
     let mut file = File::open(path).map_err(|e| read_err(what, path, e))?;
     if file
         .metadata()
@@ -112,28 +167,21 @@ fn hash_input(
             std::io::Error::other("it is a directory"),
         ));
     }
-    let mut hasher = Sha256::new();
     let mut head = Vec::new();
-    let mut size = 0u64;
-    let mut buf = vec![0u8; 64 * 1024];
-    loop {
-        let n = file.read(&mut buf).map_err(|e| read_err(what, path, e))?;
-        if n == 0 {
-            break;
-        }
-        hasher.update(&buf[..n]);
+    let (size, sha256) = stream_sha256(&mut file, |chunk| {
         if head.len() < binary::HEAD_LEN {
-            head.extend_from_slice(&buf[..n.min(binary::HEAD_LEN - head.len())]);
+            head.extend_from_slice(&chunk[..chunk.len().min(binary::HEAD_LEN - head.len())]);
         }
-        size += n as u64;
-    }
+    })
+    .map_err(|e| read_err(what, path, e))?;
     Ok(Input {
         entry,
         label,
         path: path.to_owned(),
         size,
-        sha256: hex_upper(&hasher.finalize()),
+        sha256,
         head,
+        seconds: started.elapsed().as_secs_f64(),
     })
 }
 
@@ -198,33 +246,52 @@ fn hash_inputs(spec: &WriteSpec<'_>) -> Result<Vec<Input>, ArchiveError> {
             label: w[0].0.to_string(),
         });
     }
-    let mut inputs = Vec::new();
+    let mut jobs: Vec<(String, String, &Path, String)> = Vec::new();
     if let Some(world) = spec.world {
-        inputs.push(hash_input(
+        jobs.push((
             WORLD_ENTRY.to_owned(),
             WORLD_ENTRY.to_owned(),
             world,
-            "the WIT package",
-        )?);
+            "the WIT package".to_owned(),
+        ));
     }
     for (label, path) in sorted {
-        inputs.push(hash_input(
+        jobs.push((
             label.entry_name(),
             label.to_string(),
             path,
-            &format!("the binary for `{label}`"),
-        )?);
+            format!("the binary for `{label}`"),
+        ));
     }
-    Ok(inputs)
+    // Every input on its own core: SHA-256 is sequential within a file, not across files.
+    // Collected in order first, so the error reported is the first input's that failed,
+    // whatever the threads' timing.
+    let hashed: Vec<Result<Input, ArchiveError>> = jobs
+        .into_par_iter()
+        .map(|(entry, label, path, what)| hash_input(entry, label, path, &what))
+        .collect();
+    hashed.into_iter().collect()
 }
 
-/// Pass 2: the tar stream into `out`, each input re-hashed while it is copied.
+/// Whether pass 2 hashes each input again as it copies it.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Rehash {
+    /// Yes: nothing reads the archive back afterwards ([`write_to`]).
+    Yes,
+    /// No: [`write_file`] verifies the archive, which hashes every entry of it, and
+    /// compares those hashes with pass 1's ([`changed_input`]).
+    No,
+}
+
+/// Pass 2: the tar stream into `out`, failing if an input's size changed (and, with
+/// [`Rehash::Yes`], its hash); returns `out` and each input's streaming time.
 fn write_stream<W: Write>(
     out: W,
     spec: &WriteSpec<'_>,
     inputs: &[Input],
     token: &str,
-) -> Result<W, WriteFailure> {
+    rehash: Rehash,
+) -> Result<(W, Vec<f64>), WriteFailure> {
     let mut enc = Encoder::new(out, spec.compression)?;
     tar::write_entry(
         &mut enc,
@@ -233,12 +300,16 @@ fn write_stream<W: Write>(
         &mut token.as_bytes(),
         |_| {},
     )?;
+    let mut seconds = Vec::with_capacity(inputs.len());
     for input in inputs {
+        let started = Instant::now();
         let mut file =
             File::open(&input.path).map_err(|_| WriteFailure::Changed(input.path.clone()))?;
-        let mut hasher = Sha256::new();
+        let mut hasher = (rehash == Rehash::Yes).then(Sha256::new);
         tar::write_entry(&mut enc, &input.entry, input.size, &mut file, |chunk| {
-            hasher.update(chunk)
+            if let Some(h) = hasher.as_mut() {
+                h.update(chunk);
+            }
         })
         .map_err(|e| {
             if e.kind() == std::io::ErrorKind::UnexpectedEof {
@@ -248,12 +319,15 @@ fn write_stream<W: Write>(
             }
         })?;
         let mut extra = [0u8; 1];
-        if file.read(&mut extra)? != 0 || hex_upper(&hasher.finalize()) != input.sha256 {
+        if file.read(&mut extra)? != 0
+            || hasher.is_some_and(|h| hex_upper(&h.finalize()) != input.sha256)
+        {
             return Err(WriteFailure::Changed(input.path.clone()));
         }
+        seconds.push(started.elapsed().as_secs_f64());
     }
     tar::write_end(&mut enc)?;
-    Ok(enc.finish()?)
+    Ok((enc.finish()?, seconds))
 }
 
 enum WriteFailure {
@@ -267,7 +341,38 @@ impl From<std::io::Error> for WriteFailure {
     }
 }
 
-fn written(inputs: Vec<Input>, claims: Claims, token: String, size: u64) -> Written {
+/// The times of `inputs` (pass 1's), with each one's `pack` seconds (in input order, if
+/// it was written) and `verify` seconds (found in `scan` by entry name).
+fn times(inputs: &[Input], pack: &[f64], scan: Option<&Scan>) -> EntryTimes {
+    inputs
+        .iter()
+        .enumerate()
+        .map(|(n, i)| {
+            let verify = scan
+                .and_then(|scan| {
+                    scan.entries
+                        .iter()
+                        .zip(&scan.seconds)
+                        .find(|(e, _)| e.name == i.entry)
+                })
+                .map_or(0.0, |(_, s)| *s);
+            let time = EntryTime {
+                hash: i.seconds,
+                pack: pack.get(n).copied().unwrap_or(0.0),
+                verify,
+            };
+            (i.label.clone(), time)
+        })
+        .collect()
+}
+
+fn written(
+    inputs: Vec<Input>,
+    claims: Claims,
+    token: String,
+    size: u64,
+    times: EntryTimes,
+) -> Written {
     let mut targets = Vec::new();
     let mut world = None;
     for i in inputs {
@@ -288,6 +393,7 @@ fn written(inputs: Vec<Input>, claims: Claims, token: String, size: u64) -> Writ
         targets,
         world,
         size,
+        times,
     }
 }
 
@@ -295,19 +401,21 @@ fn written(inputs: Vec<Input>, claims: Claims, token: String, size: u64) -> Writ
 /// for callers that verify themselves).
 pub fn write_to<W: Write>(out: W, spec: &WriteSpec<'_>) -> Result<(W, Written), ArchiveError> {
     let (inputs, claims, token) = prepare(spec)?;
-    let mut counter = CountingWriter {
+    let counter = CountingWriter {
         inner: out,
         count: 0,
     };
-    counter = write_stream(counter, spec, &inputs, &token).map_err(|e| match e {
-        WriteFailure::Changed(path) => ArchiveError::InputChanged { path },
-        WriteFailure::Io(source) => ArchiveError::Write {
-            path: PathBuf::from("<stream>"),
-            source,
-        },
-    })?;
+    let (counter, pack) =
+        write_stream(counter, spec, &inputs, &token, Rehash::Yes).map_err(|e| match e {
+            WriteFailure::Changed(path) => ArchiveError::InputChanged { path },
+            WriteFailure::Io(source) => ArchiveError::Write {
+                path: PathBuf::from("<stream>"),
+                source,
+            },
+        })?;
     let size = counter.count;
-    Ok((counter.inner, written(inputs, claims, token, size)))
+    let times = times(&inputs, &pack, None);
+    Ok((counter.inner, written(inputs, claims, token, size, times)))
 }
 
 struct CountingWriter<W> {
@@ -328,8 +436,9 @@ impl<W: Write> Write for CountingWriter<W> {
 
 /// Writes the archive to `dest` atomically: every binary's format and CPU is checked
 /// against its label first, the archive goes to a temporary file beside `dest`, is
-/// verified with `verify` (every check, CPU included) and only then renamed over `dest`.
-/// On any failure nothing is left behind and an existing `dest` is untouched.
+/// verified with `verify` (every check, CPU included; read back from the file while it
+/// is written) and only then renamed over `dest`. On any failure nothing is left behind
+/// and an existing `dest` is untouched. [`Written::times`] says how long each entry took.
 pub fn write_file(
     dest: &Path,
     spec: &WriteSpec<'_>,
@@ -363,6 +472,19 @@ pub fn write_file(
             });
         }
     }
+    write_prepared(dest, spec, verify, inputs, claims, token)
+}
+
+/// [`write_file`] once pass 1 is done and the claims are signed: pass 2 into a staging
+/// file, verified as it is written, renamed over `dest` once it passed.
+fn write_prepared(
+    dest: &Path,
+    spec: &WriteSpec<'_>,
+    verify: &VerifyOptions,
+    inputs: Vec<Input>,
+    claims: Claims,
+    token: String,
+) -> Result<(Written, VerifyReport), ArchiveError> {
     let write_err = |source| ArchiveError::Write {
         path: dest.to_owned(),
         source,
@@ -370,16 +492,44 @@ pub fn write_file(
     // Beside the destination, so the rename is atomic; a killed earlier run's leftovers
     // go first (`staged`).
     let (temp, _cleaned) = super::staged::Staged::beside(dest).map_err(write_err)?;
-    let out = BufWriter::new(temp.file());
-    let out = write_stream(out, spec, &inputs, &token).map_err(|e| match e {
+    let reader = File::open(temp.path()).map_err(write_err)?;
+    let progress = Progress::default();
+    // The verifier reads the file back while it is written, on a thread of its own (and
+    // one more that inflates), so verifying overlaps compressing instead of following it.
+    let read = ReadOptions {
+        max_unpacked: verify.max_unpacked,
+    };
+    let (wrote, scan) = std::thread::scope(|s| {
+        let verifier = s.spawn(|| {
+            let follower = Follower::new(reader, &progress);
+            scan_ahead(BufReader::with_capacity(INPUT_BUFFER, follower), &read)
+        });
+        let wrote = {
+            let _unblock = progress.finish_on_drop();
+            let out = BufWriter::new(Counting::new(temp.file(), &progress));
+            let wrote =
+                write_stream(out, spec, &inputs, &token, Rehash::No).and_then(|(out, pack)| {
+                    out.into_inner().map_err(|e| e.into_error())?;
+                    Ok(pack)
+                });
+            progress.finish(wrote.is_ok());
+            wrote
+        };
+        // Durable while the verifier reads the tail.
+        let wrote = wrote.and_then(|pack| Ok(temp.file().sync_all().map(|()| pack)?));
+        let scan = verifier
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        (wrote, scan)
+    });
+    let pack = wrote.map_err(|e| match e {
         WriteFailure::Changed(path) => ArchiveError::InputChanged { path },
         WriteFailure::Io(source) => write_err(source),
     })?;
-    out.into_inner()
-        .map_err(|e| write_err(e.into_error()))?
-        .sync_all()
-        .map_err(write_err)?;
-    let report = verify_file(temp.path(), verify)?;
+    if let Some(path) = changed_input(&inputs, &scan) {
+        return Err(ArchiveError::InputChanged { path });
+    }
+    let report = verify_scan(&scan, verify);
     if !report.ok() {
         return Err(ArchiveError::SelfCheck {
             path: dest.to_owned(),
@@ -391,7 +541,24 @@ pub fn write_file(
     #[cfg(unix)]
     temp.set_mode(0o644).map_err(write_err)?;
     temp.persist(dest).map_err(write_err)?;
-    Ok((written(inputs, claims, token, size), report))
+    let times = times(&inputs, &pack, Some(&scan));
+    Ok((written(inputs, claims, token, size, times), report))
+}
+
+/// The input whose bytes in the archive are not the bytes pass 1 hashed: it changed
+/// between the passes. Only asked of an intact stream, whose checksum (gzip's CRC-32,
+/// zstd's) proves the entries hold exactly what pass 2 read; a plain tar has none, so
+/// there a byte the disk itself damaged would be blamed on the input too.
+fn changed_input(inputs: &[Input], scan: &Scan) -> Option<PathBuf> {
+    if scan.stream_error.is_some() || scan.tar_error.is_some() {
+        return None;
+    }
+    inputs.iter().find_map(|i| {
+        scan.entries
+            .iter()
+            .find(|e| e.name == i.entry && e.complete && e.sha256 != i.sha256)
+            .map(|_| i.path.clone())
+    })
 }
 
 /// The archive at `dest` when it already is what [`write_file`] would write for `spec`,
@@ -436,7 +603,11 @@ pub fn current(
     if !report.ok() || scan.compression != spec.compression || found != wanted {
         return Ok(None);
     }
-    Ok(Some((written(inputs, found, token, meta.len()), report)))
+    let times = times(&inputs, &[], Some(&scan));
+    Ok(Some((
+        written(inputs, found, token, meta.len(), times),
+        report,
+    )))
 }
 
 #[cfg(test)]

@@ -361,3 +361,124 @@ fn current_archive_is_recognised_and_changes_are_not() {
     std::fs::write(&exe, bytes).unwrap();
     assert!(current(&dest, &later, &opts).unwrap().is_none());
 }
+
+/// A minimal x86_64 ELF header followed by `len` bytes of noise and runs, so a big input
+/// spans several gzip pieces.
+fn big_elf(path: &Path, len: usize, seed: u64) {
+    let mut bytes = crate::archive::binary::tests::elf(object::elf::EM_X86_64, true);
+    let mut x = seed | 1;
+    while bytes.len() < len {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        if x.is_multiple_of(4) {
+            bytes.extend(std::iter::repeat_n((x >> 8) as u8, (x % 200) as usize));
+        } else {
+            bytes.extend_from_slice(&x.to_le_bytes()[..4]);
+        }
+    }
+    bytes.truncate(len);
+    std::fs::write(path, bytes).unwrap();
+}
+
+fn spec_of<'a>(
+    meta: &'a ProviderMeta,
+    binaries: &'a [(Label, PathBuf)],
+    world: Option<&'a Path>,
+    issuer: &'a nkeys::KeyPair,
+    compression: Compression,
+) -> WriteSpec<'a> {
+    WriteSpec {
+        meta,
+        binaries,
+        world,
+        compression,
+        issuer,
+        subject: SERVICE_PUB,
+        iat: 1,
+        jti: Jti::FromContent,
+    }
+}
+
+fn opts() -> VerifyOptions {
+    VerifyOptions {
+        max_unpacked: 1 << 30,
+        now: 2,
+        ..VerifyOptions::default()
+    }
+}
+
+#[test]
+fn verified_while_written_and_timed_per_entry_for_every_codec() {
+    let dir = tempfile::tempdir().unwrap();
+    let exe = dir.path().join("provider");
+    // Several 1 MiB gzip pieces, so the verifier follows many writes.
+    big_elf(&exe, 5 << 20, 7);
+    let world = dir.path().join("world.wasm");
+    std::fs::write(&world, b"\0asm\x01\0\0\0").unwrap();
+    let binaries = [(Label::parse("x86_64-linux").unwrap(), exe)];
+    let (meta, _) = vector_inputs(dir.path());
+    let issuer = nkeys::KeyPair::from_seed(ACCOUNT_SEED).unwrap();
+    for compression in [Compression::Gzip, Compression::None, Compression::Zstd] {
+        let spec = spec_of(&meta, &binaries, Some(&world), &issuer, compression);
+        let dest = dir.path().join(format!("p.{}", compression.extension()));
+        let (w, report) = write_file(&dest, &spec, &opts()).unwrap();
+        assert!(report.ok(), "{compression:?}: {}", report.failures());
+        // The same bytes as the plain writer's, which nothing reads back.
+        let (plain, _) = write_to(Vec::new(), &spec).unwrap();
+        assert!(std::fs::read(&dest).unwrap() == plain, "{compression:?}");
+        let labels: Vec<&str> = w.times.keys().map(String::as_str).collect();
+        assert_eq!(labels, ["world.wasm", "x86_64-linux"], "{compression:?}");
+        for (label, t) in &w.times {
+            for (what, s) in [("hash", t.hash), ("pack", t.pack), ("verify", t.verify)] {
+                assert!(
+                    s.is_finite() && s >= 0.0,
+                    "{compression:?} {label} {what}: {s}"
+                );
+            }
+        }
+        // `current` finds it, and has nothing to pack.
+        let (found, _) = current(&dest, &spec, &opts()).unwrap().expect("current");
+        assert!(found.times.values().all(|t| t.pack == 0.0));
+        assert_eq!(found.times.len(), 2);
+    }
+}
+
+#[test]
+fn an_input_that_changes_between_the_passes_is_named_and_nothing_is_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let exe = dir.path().join("provider");
+    let binaries = [(Label::parse("x86_64-linux").unwrap(), exe.clone())];
+    let (meta, _) = vector_inputs(dir.path());
+    let issuer = nkeys::KeyPair::from_seed(ACCOUNT_SEED).unwrap();
+    for compression in [Compression::Gzip, Compression::None, Compression::Zstd] {
+        let spec = spec_of(&meta, &binaries, None, &issuer, compression);
+        let dest = dir.path().join("p.par");
+        // Same size, other bytes (only the hashes can tell), then another size.
+        for change in [false, true] {
+            big_elf(&exe, 3 << 20, 11);
+            std::fs::write(&dest, b"previous").unwrap();
+            let (inputs, claims, token) = prepare(&spec).unwrap();
+            let mut bytes = std::fs::read(&exe).unwrap();
+            if change {
+                bytes.push(0);
+            } else {
+                let last = bytes.len() - 1;
+                bytes[last] ^= 1;
+            }
+            std::fs::write(&exe, bytes).unwrap();
+            let err = write_prepared(&dest, &spec, &opts(), inputs, claims, token).unwrap_err();
+            assert!(
+                matches!(&err, ArchiveError::InputChanged { path } if *path == exe),
+                "{compression:?}, size changed {change}: {err}"
+            );
+            assert_eq!(std::fs::read(&dest).unwrap(), b"previous");
+            let left: Vec<_> = std::fs::read_dir(dir.path())
+                .unwrap()
+                .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .filter(|n| n.ends_with(".tmp"))
+                .collect();
+            assert!(left.is_empty(), "{left:?}");
+        }
+    }
+}
