@@ -34,6 +34,8 @@ pub struct Package {
     pub workspace_root: PathBuf,
     /// The target directory (`CARGO_TARGET_DIR` and cargo config honoured).
     pub target_dir: PathBuf,
+    /// Every workspace member's directory (what a build's fingerprint walks).
+    pub member_dirs: Vec<PathBuf>,
     /// The cargo target that is the provider.
     pub artifact: Artifact,
 }
@@ -269,6 +271,12 @@ pub fn select(
         manifest_path: pkg.manifest_path.clone().into(),
         workspace_root: meta.workspace_root.clone().into(),
         target_dir: meta.target_directory.clone().into(),
+        member_dirs: meta
+            .workspace_packages()
+            .iter()
+            .filter_map(|p| p.manifest_path.parent())
+            .map(|d| d.to_path_buf().into())
+            .collect(),
         artifact: pick_artifact(pkg.name.as_str(), &candidates(pkg), artifact)?,
     })
 }

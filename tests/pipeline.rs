@@ -113,6 +113,7 @@ impl Fake {
             manifest_path: root.join("Cargo.toml"),
             workspace_root: root.to_owned(),
             target_dir: root.join("target"),
+            member_dirs: vec![root.to_owned()],
             artifact: Artifact {
                 kind: ArtifactKind::Bin,
                 name: "fake".to_owned(),

@@ -25,9 +25,10 @@ use super::{ArchiveError, VerifyOptions, jwt};
 /// The stamp format; a stamp of another version is a miss.
 const FORMAT: u32 = 1;
 
-/// Which file an archive is, cheaply: what `make` and cargo trust for "unchanged".
+/// Which file an archive is, cheaply: what `make` and cargo trust for "unchanged" (the
+/// build's fingerprint, `pipeline::fresh`, judges its inputs by it too).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-struct FileId {
+pub struct FileId {
     len: u64,
     mtime_ns: i128,
     inode: u64,
@@ -35,7 +36,8 @@ struct FileId {
 }
 
 impl FileId {
-    fn of(path: &Path) -> Option<Self> {
+    /// The regular file at `path` (following links), or `None` when there is none.
+    pub fn of(path: &Path) -> Option<Self> {
         use std::os::unix::fs::MetadataExt as _;
         let m = std::fs::metadata(path).ok()?;
         m.is_file().then(|| Self {
@@ -44,6 +46,16 @@ impl FileId {
             inode: m.ino(),
             device: m.dev(),
         })
+    }
+
+    /// Its size in bytes.
+    pub fn size(&self) -> u64 {
+        self.len
+    }
+
+    /// Its mtime, in nanoseconds since the epoch.
+    pub fn mtime_ns(&self) -> i128 {
+        self.mtime_ns
     }
 }
 

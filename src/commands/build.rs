@@ -13,6 +13,7 @@ use std::time::Instant;
 use crate::archive::ProviderMeta;
 use crate::cli::BuildArgs;
 use crate::error::Result;
+use crate::pipeline::fresh::Fingerprint;
 use crate::pipeline::outcome::Status;
 use crate::pipeline::runner;
 use crate::pipeline::{BuildError, timings, tokens, ui};
@@ -23,7 +24,7 @@ use super::pack::{PackRequest, pack_unless_current};
 
 /// Runs `parbuild build`.
 pub fn run(args: &BuildArgs, ctx: &Context) -> Result<()> {
-    let (manifest, plan, _) = super::plan::load(ctx, &args.select, args.fail_fast)?;
+    let (manifest, plan, machine) = super::plan::load(ctx, &args.select, args.fail_fast)?;
     for w in &plan.warnings {
         ctx.reporter.warn(w);
     }
@@ -51,21 +52,52 @@ pub fn run(args: &BuildArgs, ctx: &Context) -> Result<()> {
     }
 
     let labels: Vec<&str> = plan.targets.iter().map(|t| t.label.as_str()).collect();
-    ctx.reporter.status(format!(
-        "building {} {} for {} ({} invocation{}, {} compiler jobs)",
-        plan.package.name,
-        plan.version,
-        labels.join(", "),
-        plan.invocations.len(),
-        if plan.invocations.len() == 1 { "" } else { "s" },
-        plan.jobs
-    ));
-    let lanes = ui::Ui::new(&plan, ctx.reporter);
-    let recorder = args.timings.then(timings::Recorder::start);
     let ledger = tokens::Ledger::new();
-    let outcomes = runner::run(&plan, &lanes, args.fail_fast, &ledger);
-    drop(lanes);
-    let timeline = recorder.map(timings::Recorder::finish);
+    // `--timings` asks for a timeline of the builds, so it always runs them.
+    let writes = match (&args.part_out, &args.output) {
+        (Some(dir), _) => ctx.path(dir),
+        (None, Some(o)) => ctx.path(o),
+        (None, None) => plan.output.clone(),
+    };
+    let fingerprint = (!args.timings)
+        .then(|| Fingerprint::of(&plan, &machine, &ctx.env, &writes))
+        .flatten();
+    let fresh = fingerprint.as_ref().and_then(|f| f.lookup(&plan));
+    let (outcomes, timeline) = match fresh {
+        Some(outcomes) => {
+            ctx.reporter.status(format!(
+                "{} {} for {}: nothing changed since its last build, no cargo started",
+                plan.package.name,
+                plan.version,
+                labels.join(", ")
+            ));
+            (Ok(outcomes), None)
+        }
+        None => {
+            ctx.reporter.status(format!(
+                "building {} {} for {} ({} invocation{}, {} compiler jobs)",
+                plan.package.name,
+                plan.version,
+                labels.join(", "),
+                plan.invocations.len(),
+                if plan.invocations.len() == 1 { "" } else { "s" },
+                plan.jobs
+            ));
+            let lanes = ui::Ui::new(&plan, ctx.reporter);
+            let recorder = args.timings.then(timings::Recorder::start);
+            let started = std::time::SystemTime::now();
+            let outcomes = runner::run(&plan, &lanes, args.fail_fast, &ledger);
+            drop(lanes);
+            if let (Some(f), Ok(outcomes)) = (&fingerprint, &outcomes) {
+                // Best effort: without a record the next build runs cargo, as it always did.
+                if let Err(e) = f.record(&plan, &machine, outcomes, started) {
+                    ctx.reporter
+                        .warn(format!("could not record the build's fingerprint: {e}"));
+                }
+            }
+            (outcomes, recorder.map(timings::Recorder::finish))
+        }
+    };
     // Shows the timings (nothing without `--timings`) with what packing took; once, on
     // every way out after the builds (`unpacked` where no archive was packed).
     let report = |packing: &timings::Packing| {

@@ -1,7 +1,9 @@
 //! The build pipeline: run the plan's invocations in parallel under one jobserver
 //! ([`runner`]), show them ([`ui`]), record a timeline on request ([`timings`]), then hand
-//! the built binaries ([`outcome`]) to signing and packing.
+//! the built binaries ([`outcome`]) to signing and packing; or, when the build's
+//! fingerprint ([`fresh`]) says nothing changed since the last one, none of that.
 
+pub mod fresh;
 pub mod outcome;
 pub mod runner;
 pub mod timings;

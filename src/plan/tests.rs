@@ -34,6 +34,7 @@ fn package() -> Package {
         manifest_path: "/ws/Cargo.toml".into(),
         workspace_root: "/ws".into(),
         target_dir: "/ws/target".into(),
+        member_dirs: vec!["/ws".into()],
         artifact: Artifact {
             kind: ArtifactKind::Bin,
             name: "fake-provider".to_owned(),
