@@ -130,6 +130,11 @@ impl From<ColorChoice> for crate::progress::ColorChoice {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Build every target of `par.toml` in parallel, then sign, pack and verify one archive.
+    ///
+    /// When nothing changed since the last successful build of the same targets (sources,
+    /// `Cargo.lock`, cargo configuration, environment, toolchain, `par.toml`), no cargo is
+    /// started and an archive that is still current is left as it is. Builds in containers
+    /// and `--timings` builds always run cargo.
     Build(BuildArgs),
     /// Show what `build` would do, without building: per target the triple, label, backend
     /// (and why), the exact command and environment, and what is missing.
@@ -242,7 +247,8 @@ pub struct BuildArgs {
     /// Write a timeline of the build (each crate and link per target, CPU use) to
     /// `<target-dir>/parbuild/timings.html`, and after the archive is verified print where
     /// each target's time went (wait, compile, link, pack, verify, total) with rows for
-    /// host work and the archive; `--json` has it as `"timings"`.
+    /// host work and the archive; `--json` has it as `"timings"`. Always runs cargo, even
+    /// when nothing changed.
     #[arg(long)]
     pub timings: bool,
 
