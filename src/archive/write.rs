@@ -3,7 +3,7 @@
 //! stream each file into the tar, failing if it changed in between. Nothing is ever held
 //! whole in memory. [`write_file`] does this into a temporary file beside the destination
 //! and verifies it strictly as it is written: a second thread reads the file back
-//! ([`super::follow`]), inflating on a third, while the compressor fills it, and the file
+//! (`archive::follow`), inflating on a third, while the compressor fills it, and the file
 //! is renamed into place only once the whole of it passed. That verification hashes every
 //! entry again, so pass 2 does not: an entry whose bytes are not pass 1's is an input that
 //! changed ([`write_to`], which nothing reads back, hashes in pass 2 instead).

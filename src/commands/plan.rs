@@ -110,6 +110,9 @@ pub fn render(plan: &Plan) -> String {
             .map_or_else(String::new, |w| format!(" {}", w.display())),
         plan.cache.reason
     );
+    if let Some(s) = &plan.incremental {
+        let _ = writeln!(out, "incremental: {}={} ({})", s.key, s.value, s.reason);
+    }
     let _ = writeln!(
         out,
         "output: {} ({})\n",

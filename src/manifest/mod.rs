@@ -158,6 +158,10 @@ pub struct BuildSettings {
     /// A shared backend for the cache (sccache's Redis or S3-compatible one), checked:
     /// `redis://`, `rediss://` or `s3://bucket[/prefix]`, never with a password in it.
     pub cache_url: Option<String>,
+    /// Incremental compilation for the profile (`CARGO_PROFILE_<P>_INCREMENTAL=true`):
+    /// an edit-rebuild recompiles only what changed, at the price of binaries that differ
+    /// from a non-incremental build's. Off by default.
+    pub incremental: bool,
 }
 
 /// `[build] cache`: what wraps rustc so that a crate compiled once (on this machine, or on

@@ -107,6 +107,8 @@ pub struct BuildTable {
     pub cache: Option<Spanned<String>>,
     /// A shared sccache backend (`redis://…`, `s3://bucket/prefix`).
     pub cache_url: Option<Spanned<String>>,
+    /// Incremental compilation for the profile (opt-in: it changes the binaries).
+    pub incremental: Option<bool>,
 }
 
 /// `[sign]`.

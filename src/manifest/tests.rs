@@ -337,6 +337,7 @@ fn minimal_manifest_gets_every_default() {
     assert!(!m.build.no_default_features);
     assert_eq!(m.build.cache, super::CacheKind::Auto);
     assert_eq!(m.build.cache_url, None);
+    assert!(!m.build.incremental, "incremental changes binaries: opt-in");
     assert_eq!(m.sign, super::SignSettings::default());
     assert_eq!(m.output.compression, Compression::Gzip);
     // No package named: the provider name, slugged.

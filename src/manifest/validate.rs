@@ -69,6 +69,7 @@ struct Build {
     image: Option<String>,
     cache: Option<CacheKind>,
     cache_url: Option<String>,
+    incremental: Option<bool>,
 }
 
 /// `[output]` checked, nothing defaulted yet.
@@ -112,6 +113,7 @@ fn finish(
             image: build.image,
             cache: build.cache.unwrap_or_default(),
             cache_url: build.cache_url,
+            incremental: build.incremental.unwrap_or(false),
         },
         sign,
         output: OutputSettings {
@@ -462,6 +464,7 @@ impl Cx<'_> {
             image: b.image.map(|i| self.non_empty("image", i)).transpose()?,
             cache,
             cache_url,
+            incremental: b.incremental,
         })
     }
 

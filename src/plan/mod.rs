@@ -223,6 +223,9 @@ pub struct Plan {
     pub warnings: Vec<String>,
     /// The compile cache in front of rustc.
     pub cache: CachePlan,
+    /// `[build] incremental`: the variable set on every invocation, with why (`None`:
+    /// cargo's own default for the profile, off for `release`).
+    pub incremental: Option<EnvSetting>,
     /// `--offline`/`--locked`/`--frozen`, for cargo queries made during the build.
     #[serde(skip)]
     pub flags: CargoFlags,
@@ -299,7 +302,9 @@ pub fn make(
     if manifest.build.cache_url.is_some() && cache.kind != "sccache" {
         warnings.push(format!("`cache-url` is not used: {}", cache.reason));
     }
-    let (invocations, targets) = spell::invocations(&spelling, &drafts, &groups, &cache);
+    let incremental = incremental(manifest, &profile, env);
+    let (invocations, targets) =
+        spell::invocations(&spelling, &drafts, &groups, &cache, incremental.as_ref());
     let mut missing: Vec<Missing> = targets
         .iter()
         .flat_map(|t| t.missing.clone())
@@ -323,7 +328,22 @@ pub fn make(
         missing,
         warnings,
         cache,
+        incremental,
         flags: overrides.flags,
+    })
+}
+
+/// `CARGO_PROFILE_<PROFILE>_INCREMENTAL=true` when `[build] incremental` asks for it and the
+/// user has not set that variable (theirs wins, either way).
+fn incremental(manifest: &Manifest, profile: &str, env: &Env) -> Option<EnvSetting> {
+    let key = format!(
+        "CARGO_PROFILE_{}_INCREMENTAL",
+        profile.to_uppercase().replace('-', "_")
+    );
+    (manifest.build.incremental && env.var_os(&key).is_none()).then(|| EnvSetting {
+        key,
+        value: "true".to_owned(),
+        reason: "`[build] incremental = true`: a rebuild recompiles only the changed parts of a crate; the binaries differ from a non-incremental build's, and sccache does not cache incremental compiles".to_owned(),
     })
 }
 

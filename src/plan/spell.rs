@@ -69,6 +69,7 @@ pub(super) fn invocations(
     drafts: &[Draft<'_>],
     groups: &[Vec<usize>],
     cache: &CachePlan,
+    incremental: Option<&EnvSetting>,
 ) -> (Vec<InvocationPlan>, Vec<TargetPlan>) {
     let Spelling {
         manifest,
@@ -107,6 +108,11 @@ pub(super) fn invocations(
             for (k, v) in &cache.env {
                 inv_env.entry(k.clone()).or_insert_with(|| v.clone());
             }
+        }
+        if let Some(s) = incremental {
+            inv_env
+                .entry(s.key.clone())
+                .or_insert_with(|| s.value.clone());
         }
         // macOS targets without an SDK link against stubs made into this target directory.
         let stub_triples: Vec<String> = members

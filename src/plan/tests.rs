@@ -998,3 +998,36 @@ fn a_container_build_runs_without_the_hosts_sccache() {
             .any(|i| backend::containerized(i.backend))
     );
 }
+
+// `[build] incremental`.
+
+#[test]
+fn incremental_is_off_unless_asked_and_then_set_on_every_invocation_for_the_profile() {
+    let p = plan(MISSION, &zig());
+    assert!(p.incremental.is_none());
+    assert!(!inv_env(&p, 0).keys().any(|k| k.ends_with("_INCREMENTAL")));
+
+    let body = format!("[build]\nincremental = true\nprofile = \"release-lto\"\n{MISSION}");
+    let p = plan(&body, &zig());
+    let s = p.incremental.as_ref().expect("incremental is planned");
+    assert_eq!(s.key, "CARGO_PROFILE_RELEASE_LTO_INCREMENTAL");
+    assert!(s.reason.contains("binaries differ"), "{}", s.reason);
+    assert!(!p.invocations.is_empty());
+    for i in 0..p.invocations.len() {
+        assert_eq!(
+            inv_env(&p, i).get("CARGO_PROFILE_RELEASE_LTO_INCREMENTAL"),
+            Some(&Some("true".to_owned())),
+            "invocation {i}"
+        );
+    }
+
+    // The user's own setting of the variable wins, whatever its value.
+    let p = plan_with(
+        &body,
+        &zig(),
+        &Overrides::default(),
+        &env(&[("CARGO_PROFILE_RELEASE_LTO_INCREMENTAL", "false")]),
+    );
+    assert!(p.incremental.is_none());
+    assert!(!inv_env(&p, 0).contains_key("CARGO_PROFILE_RELEASE_LTO_INCREMENTAL"));
+}
