@@ -4,6 +4,8 @@
 //! by provider-archive, holds the edited code, which the host's binary prints when run.
 //! How much faster that rebuild is, is measured by benches/run, never here.
 
+#![allow(clippy::disallowed_methods)] // runs the built host binary itself
+
 mod support;
 
 use support::{ACCOUNT_SEED, Project, SERVICE_SEED, load_with_wasmcloud, requires_tool};
