@@ -11,7 +11,7 @@ mod support;
 use std::path::Path;
 use std::time::SystemTime;
 
-use support::{ACCOUNT_SEED, Project, SERVICE_SEED, load_with_wasmcloud, requires_tool};
+use support::{Project, load_with_wasmcloud, requires_tool};
 
 const SKIPPED: &str = "no cargo started";
 
@@ -23,21 +23,7 @@ fn a_build_with_nothing_changed_starts_no_cargo_and_every_change_makes_it_run() 
     let p = Project::new();
     let dir = p.copy_from_repo("examples/hello-provider", "hello");
     let build = |extra_env: &[(&str, &str)]| {
-        let mut run = p
-            .parbuild([
-                "build",
-                "--jobs",
-                "2",
-                "--backend",
-                "zig",
-                "--target",
-                "x86_64-linux",
-                "--target",
-                "aarch64-linux",
-            ])
-            .current_dir(&dir)
-            .env("WASH_ISSUER_KEY", ACCOUNT_SEED)
-            .env("WASH_SUBJECT_KEY", SERVICE_SEED);
+        let mut run = p.two_zig_targets(&dir, "build");
         for (k, v) in extra_env {
             run = run.env(k, v);
         }

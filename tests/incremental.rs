@@ -8,7 +8,7 @@
 
 mod support;
 
-use support::{ACCOUNT_SEED, Project, SERVICE_SEED, load_with_wasmcloud, requires_tool};
+use support::{Project, load_with_wasmcloud, requires_tool};
 
 #[test]
 fn an_incremental_build_reuses_its_session_and_an_edit_reaches_the_archive() {
@@ -24,23 +24,7 @@ fn an_incremental_build_reuses_its_session_and_an_edit_reaches_the_archive() {
         text.replace("[targets]", "[build]\nincremental = true\n\n[targets]"),
     )
     .unwrap();
-    let args = [
-        "--jobs",
-        "2",
-        "--backend",
-        "zig",
-        "--target",
-        "x86_64-linux",
-        "--target",
-        "aarch64-linux",
-    ];
-    let run = |command: &str| {
-        p.parbuild(std::iter::once(command).chain(args))
-            .current_dir(&dir)
-            .env("WASH_ISSUER_KEY", ACCOUNT_SEED)
-            .env("WASH_SUBJECT_KEY", SERVICE_SEED)
-            .success()
-    };
+    let run = |command: &str| p.two_zig_targets(&dir, command).success();
 
     let plan = run("plan");
     assert!(

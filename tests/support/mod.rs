@@ -114,6 +114,28 @@ impl Project {
 }
 
 impl Project {
+    /// `parbuild COMMAND` in `dir` (a copied example) for x86_64-linux and aarch64-linux
+    /// through zig, with two compiler jobs and the test keys: the small real two-target
+    /// build that the fingerprint and incremental tests repeat.
+    pub fn two_zig_targets(&self, dir: &Path, command: &str) -> Run {
+        self.parbuild([
+            command,
+            "--jobs",
+            "2",
+            "--backend",
+            "zig",
+            "--target",
+            "x86_64-linux",
+            "--target",
+            "aarch64-linux",
+        ])
+        .current_dir(dir)
+        .env("WASH_ISSUER_KEY", ACCOUNT_SEED)
+        .env("WASH_SUBJECT_KEY", SERVICE_SEED)
+    }
+}
+
+impl Project {
     /// `cargo parbuild …` for real: cargo finds `cargo-parbuild` on `PATH`.
     pub fn cargo_parbuild<I, S>(&self, args: I) -> Run
     where
