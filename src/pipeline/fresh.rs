@@ -34,6 +34,7 @@ use std::time::SystemTime;
 
 use sha2::{Digest, Sha256};
 
+use crate::archive::claims::hex_upper as hex;
 use crate::archive::stamp::FileId;
 use crate::env::Env;
 use crate::machine::Machine;
@@ -416,10 +417,6 @@ fn walk(path: &Path, out: &mut Vec<PathBuf>, is_output: &dyn Fn(&Path) -> bool) 
             }
         }
     }
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 #[cfg(test)]
